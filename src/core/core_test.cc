@@ -85,3 +85,21 @@ TEST(Ids, AreRandomAndWellFormed) {
 
 }  // namespace
 }  // namespace medvault
+
+#include "core/text_fold.h"
+
+namespace medvault {
+namespace {
+
+TEST(TextFold, FoldsCaseAccentsSpacesAndHyphens) {
+  EXPECT_EQ(FoldForSearch("Dupont-Léger"), "dupontleger");
+  EXPECT_EQ(FoldForSearch("DUPONT LEGER"), "dupontleger");
+  EXPECT_EQ(FoldForSearch("Cœur d’Alène"), "coeurdalene");
+  EXPECT_EQ(FoldForSearch("Éloïse"), "eloise");
+  EXPECT_EQ(FoldForSearch("E\xcc\x81loi\xcc\x88se"), "eloise");  // decomposed input
+  EXPECT_EQ(FoldForSearch("Łukasz Ørsted"), "lukaszorsted");
+  EXPECT_EQ(FoldForSearch("\xff\xfe"), "\xff\xfe");
+}
+
+}  // namespace
+}  // namespace medvault
