@@ -1,0 +1,323 @@
+#include "vault/patients.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "core/ids.h"
+#include "core/text_fold.h"
+#include "crypto/envelope.h"
+#include "vault/codec.h"
+#include "vault/nir.h"
+
+namespace medvault::vault {
+namespace {
+
+using crypto::IndexColumn;
+
+constexpr FieldGroupMask kSealedGroups = MaskOf(FieldGroup::kIdentity) |
+                                         MaskOf(FieldGroup::kContact) |
+                                         MaskOf(FieldGroup::kInsurance);
+
+crypto::EnvelopeContext Context(const std::string& practice_id, const std::string& patient_id,
+                                FieldGroup group, uint32_t key_version) {
+  return crypto::EnvelopeContext{practice_id, patient_id, group, key_version};
+}
+
+// Phones fold to their national digits: "+33 6 12 34 56 78" and "06.12.34.56.78" are equal.
+std::string FoldPhone(std::string_view phone) {
+  std::string digits;
+  for (char c : phone) {
+    if (c >= '0' && c <= '9') digits.push_back(c);
+  }
+  if (phone.starts_with("+33") && digits.size() == 11) return "0" + digits.substr(2);
+  if (digits.starts_with("0033") && digits.size() == 13) return "0" + digits.substr(4);
+  return digits;
+}
+
+void Add(std::vector<store::IndexEntry>* out, const crypto::BlindIndexer& ix, IndexColumn col,
+         std::string_view folded) {
+  if (folded.empty()) return;
+  const store::IndexEntry e{static_cast<uint8_t>(col), ix.Token(col, folded)};
+  for (const auto& existing : *out) {
+    if (existing.column == e.column && existing.token == e.token) return;
+  }
+  out->push_back(e);
+}
+
+bool Matches(const Patient& p, const PatientQuery& q) {
+  if (!q.family.empty() && FoldForSearch(p.identity.family) != FoldForSearch(q.family)) {
+    return false;
+  }
+  if (!q.given.empty()) {
+    const std::string want = FoldForSearch(q.given);
+    if (std::none_of(p.identity.given.begin(), p.identity.given.end(),
+                     [&](const std::string& g) { return FoldForSearch(g) == want; })) {
+      return false;
+    }
+  }
+  if (q.birth_date && p.identity.birth_date != q.birth_date) return false;
+  if (!q.nir.empty() && CanonicalNir(p.insurance.nir) != CanonicalNir(q.nir)) return false;
+  return true;
+}
+
+}  // namespace
+
+Patients::Patients(store::DataStore& data, store::KeyStore& keys, Keyring& keyring,
+                   const Clock& clock, Random& random)
+    : data_(data), keys_(keys), keyring_(keyring), clock_(clock), random_(random) {}
+
+std::vector<store::IndexEntry> Patients::IndexEntries(const PracticeKeys& keys,
+                                                      const Patient& p) const {
+  std::vector<store::IndexEntry> out;
+  out.reserve(8);
+  const auto& ix = keys.indexer;
+  Add(&out, ix, IndexColumn::kFamily, FoldForSearch(p.identity.family));
+  for (const auto& g : p.identity.given) Add(&out, ix, IndexColumn::kGiven, FoldForSearch(g));
+  if (p.identity.birth_date) {
+    Add(&out, ix, IndexColumn::kBirthDate, FormatDate(*p.identity.birth_date));
+  }
+  if (!p.insurance.nir.empty()) Add(&out, ix, IndexColumn::kNir, CanonicalNir(p.insurance.nir));
+  for (const auto& t : p.contact.telecom) {
+    if (t.system == "phone") Add(&out, ix, IndexColumn::kPhone, FoldPhone(t.value));
+    if (t.system == "email") Add(&out, ix, IndexColumn::kEmail, FoldForSearch(t.value));
+  }
+  return out;
+}
+
+Result<store::PatientRow> Patients::Seal(const std::string& practice_id, const Patient& p,
+                                         const crypto::SecretKey& dek) {
+  store::PatientRow row;
+  row.id = p.id;
+  row.practice_id = practice_id;
+  row.key_version = 1;
+  row.created = p.created;
+  row.updated = p.updated;
+  row.identity = crypto::SealEnvelope(
+      dek, Context(practice_id, p.id, FieldGroup::kIdentity, row.key_version),
+      EncodeIdentity(p.identity), random_);
+  row.contact = crypto::SealEnvelope(
+      dek, Context(practice_id, p.id, FieldGroup::kContact, row.key_version),
+      EncodeContact(p.contact), random_);
+  row.insurance = crypto::SealEnvelope(
+      dek, Context(practice_id, p.id, FieldGroup::kInsurance, row.key_version),
+      EncodeInsurance(p.insurance), random_);
+  return row;
+}
+
+Result<Patient> Patients::Open(const store::PatientRow& row, FieldGroupMask groups) {
+  Patient p;
+  p.id = row.id;
+  p.created = row.created;
+  p.updated = row.updated;
+  if ((groups & kSealedGroups) == 0) return p;
+  MV_ASSIGN_OR_RETURN(auto dek, keyring_.PatientDek(row.practice_id, row.id));
+  if (MaskHas(groups, FieldGroup::kIdentity)) {
+    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
+                                                          Context(row.practice_id, row.id,
+                                                                  FieldGroup::kIdentity,
+                                                                  row.key_version),
+                                                          row.identity));
+    MV_ASSIGN_OR_RETURN(p.identity, DecodeIdentity(plain));
+  }
+  if (MaskHas(groups, FieldGroup::kContact)) {
+    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
+                                                          Context(row.practice_id, row.id,
+                                                                  FieldGroup::kContact,
+                                                                  row.key_version),
+                                                          row.contact));
+    MV_ASSIGN_OR_RETURN(p.contact, DecodeContact(plain));
+  }
+  if (MaskHas(groups, FieldGroup::kInsurance)) {
+    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
+                                                          Context(row.practice_id, row.id,
+                                                                  FieldGroup::kInsurance,
+                                                                  row.key_version),
+                                                          row.insurance));
+    MV_ASSIGN_OR_RETURN(p.insurance, DecodeInsurance(plain));
+  }
+  return p;
+}
+
+Result<bool> Patients::NirTaken(const std::string& practice_id, const PracticeKeys& keys,
+                                const std::string& nir, const std::string& except_id) {
+  const std::string canonical = CanonicalNir(nir);
+  MV_ASSIGN_OR_RETURN(auto candidates,
+                      data_.FindByToken(practice_id, static_cast<uint8_t>(IndexColumn::kNir),
+                                        keys.indexer.Token(IndexColumn::kNir, canonical)));
+  for (const auto& id : candidates) {
+    if (id == except_id) continue;
+    MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, id));
+    MV_ASSIGN_OR_RETURN(Patient other, Open(row, MaskOf(FieldGroup::kInsurance)));
+    if (CanonicalNir(other.insurance.nir) == canonical) return true;
+  }
+  return false;
+}
+
+Result<Patient> Patients::Create(const std::string& practice_id, Patient p, bool canary) {
+  MV_RETURN_IF_ERROR(ValidatePatient(p));
+  MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  if (!p.insurance.nir.empty()) {
+    MV_ASSIGN_OR_RETURN(bool taken, NirTaken(practice_id, *keys, p.insurance.nir, ""));
+    if (taken) {
+      return AlreadyExists("identifier[0].value: a patient with this NIR already exists");
+    }
+  }
+  p.id = NewId(random_);
+  p.created = p.updated = clock_.Now();
+  MV_ASSIGN_OR_RETURN(NewPatientKey key, keyring_.NewPatientDek(practice_id, p.id));
+  MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, key.dek));
+  row.canary = canary;
+  const auto index = IndexEntries(*keys, p);
+  // The key first: a crash between the two commits leaves an unused key, never unreadable data.
+  MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
+  MV_RETURN_IF_ERROR(key_batch->Add(key.row));
+  MV_RETURN_IF_ERROR(key_batch->Commit());
+  MV_ASSIGN_OR_RETURN(auto batch, data_.BeginPatientBatch());
+  MV_RETURN_IF_ERROR(batch->Add(row, index));
+  MV_RETURN_IF_ERROR(batch->Commit());
+  return p;
+}
+
+Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSource& next) {
+  MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  MV_ASSIGN_OR_RETURN(int64_t existing, data_.CountPatients(practice_id));
+  MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
+  MV_ASSIGN_OR_RETURN(auto batch, data_.BeginPatientBatch());
+  std::unordered_set<std::string> nirs;
+  int64_t count = 0;
+  const UnixMicros now = clock_.Now();
+  for (;;) {
+    const std::string entry = "entry " + std::to_string(count + 1);
+    Result<std::optional<Patient>> item = next();
+    if (!item.ok()) return item.status().WithContext(entry);
+    if (!item->has_value()) break;
+    Patient p = std::move(**item);
+    Status valid = ValidatePatient(p);
+    if (!valid.ok()) return valid.WithContext(entry);
+    if (!p.insurance.nir.empty()) {
+      const std::string canonical = CanonicalNir(p.insurance.nir);
+      if (!nirs.insert(canonical).second) {
+        return InvalidArgument(entry + ": identifier[0].value: same NIR as an earlier entry");
+      }
+      if (existing > 0) {
+        MV_ASSIGN_OR_RETURN(bool taken, NirTaken(practice_id, *keys, canonical, ""));
+        if (taken) {
+          return AlreadyExists(entry +
+                               ": identifier[0].value: a patient with this NIR already exists");
+        }
+      }
+    }
+    p.id = NewId(random_);
+    p.created = p.updated = now;
+    MV_ASSIGN_OR_RETURN(NewPatientKey key, keyring_.NewPatientDek(practice_id, p.id));
+    MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, key.dek));
+    MV_RETURN_IF_ERROR(key_batch->Add(key.row));
+    MV_RETURN_IF_ERROR(batch->Add(row, IndexEntries(*keys, p)));
+    ++count;
+  }
+  MV_RETURN_IF_ERROR(key_batch->Commit());
+  MV_RETURN_IF_ERROR(batch->Commit());
+  return count;
+}
+
+Result<Patient> Patients::Read(const std::string& practice_id, const std::string& patient_id,
+                               FieldGroupMask groups) {
+  MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, patient_id));
+  return Open(row, groups);
+}
+
+bool Patients::IsCanary(const std::string& practice_id, const std::string& patient_id) {
+  auto row = data_.GetPatient(practice_id, patient_id);
+  return row.ok() && row->canary;
+}
+
+Result<Patient> Patients::Update(const std::string& practice_id, Patient p) {
+  MV_RETURN_IF_ERROR(ValidatePatient(p));
+  MV_ASSIGN_OR_RETURN(auto old, data_.GetPatient(practice_id, p.id));
+  MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  if (!p.insurance.nir.empty()) {
+    MV_ASSIGN_OR_RETURN(bool taken, NirTaken(practice_id, *keys, p.insurance.nir, p.id));
+    if (taken) {
+      return AlreadyExists("identifier[0].value: a patient with this NIR already exists");
+    }
+  }
+  MV_ASSIGN_OR_RETURN(auto dek, keyring_.PatientDek(practice_id, p.id));
+  p.created = old.created;
+  p.updated = clock_.Now();
+  MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, *dek));
+  row.canary = old.canary;
+  row.seq = old.seq;
+  MV_RETURN_IF_ERROR(data_.UpdatePatient(row, IndexEntries(*keys, p)));
+  return p;
+}
+
+Status Patients::Shred(const std::string& practice_id, const std::string& patient_id) {
+  MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, patient_id));
+  MV_RETURN_IF_ERROR(keyring_.ShredPatientDek(practice_id, patient_id));
+  return data_.DeletePatient(practice_id, patient_id);
+}
+
+Result<PatientPage> Patients::List(const std::string& practice_id, int64_t after, size_t count,
+                                   FieldGroupMask groups) {
+  MV_ASSIGN_OR_RETURN(auto rows, data_.ListPatients(practice_id, after, count + 1));
+  PatientPage page;
+  for (size_t i = 0; i < rows.size() && i < count; ++i) {
+    MV_ASSIGN_OR_RETURN(Patient p, Open(rows[i], groups));
+    page.patients.push_back(std::move(p));
+    page.canary.push_back(rows[i].canary);
+  }
+  if (rows.size() > count) page.next_cursor = rows[count - 1].seq;
+  return page;
+}
+
+Result<PatientPage> Patients::Search(const std::string& practice_id, const PatientQuery& q,
+                                     int64_t after, size_t count, FieldGroupMask groups) {
+  if (q.empty()) return InvalidArgument("search: no parameter given");
+  MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  // Candidates from the most selective column given.
+  std::vector<std::pair<IndexColumn, std::string>> columns;
+  if (!q.nir.empty()) columns.emplace_back(IndexColumn::kNir, CanonicalNir(q.nir));
+  if (q.birth_date) columns.emplace_back(IndexColumn::kBirthDate, FormatDate(*q.birth_date));
+  if (!q.family.empty()) columns.emplace_back(IndexColumn::kFamily, FoldForSearch(q.family));
+  if (!q.given.empty()) columns.emplace_back(IndexColumn::kGiven, FoldForSearch(q.given));
+  std::vector<std::string> candidates;
+  bool first = true;
+  for (const auto& [column, folded] : columns) {
+    MV_ASSIGN_OR_RETURN(auto ids, data_.FindByToken(practice_id, static_cast<uint8_t>(column),
+                                                    keys->indexer.Token(column, folded)));
+    if (first) {
+      candidates = std::move(ids);
+      first = false;
+    } else {
+      std::unordered_set<std::string> keep(ids.begin(), ids.end());
+      std::erase_if(candidates, [&](const std::string& id) { return !keep.contains(id); });
+    }
+  }
+  // Confirm by decryption, in list order, resuming after the cursor.
+  const FieldGroupMask confirm = MaskOf(FieldGroup::kIdentity) |
+                                 (q.nir.empty() ? 0 : MaskOf(FieldGroup::kInsurance));
+  std::vector<store::PatientRow> rows;
+  for (const auto& id : candidates) {
+    MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, id));
+    if (row.seq > after) rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const store::PatientRow& a, const store::PatientRow& b) { return a.seq < b.seq; });
+  PatientPage page;
+  int64_t last_seq = after;
+  for (const auto& row : rows) {
+    MV_ASSIGN_OR_RETURN(Patient probe, Open(row, confirm));
+    if (!Matches(probe, q)) continue;
+    if (page.patients.size() == count) {  // one more match exists beyond this page
+      page.next_cursor = last_seq;
+      break;
+    }
+    MV_ASSIGN_OR_RETURN(Patient p, Open(row, groups));
+    page.patients.push_back(std::move(p));
+    page.canary.push_back(row.canary);
+    last_seq = row.seq;
+  }
+  return page;
+}
+
+}  // namespace medvault::vault
