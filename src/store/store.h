@@ -24,12 +24,15 @@
 namespace medvault::store {
 
 // Accumulates patients in one open transaction; nothing is visible or durable until Commit().
-// Destroying the writer without Commit() rolls everything back. Not thread-safe; while it lives,
-// other writers of the same store wait.
+// Destroying the writer without Commit() rolls everything back. A failed Add abandons the whole
+// batch: every later Add and Commit return that first error, and nothing of the batch is written.
+// Not thread-safe; while it lives, other writers of the same store wait.
 class PatientBatchWriter {
  public:
   virtual ~PatientBatchWriter() = default;
-  // Assigns row.seq. Fails with AlreadyExists if the id is taken.
+  // The store assigns the stored row's seq (row.seq is ignored). Fails with AlreadyExists if the
+  // id is taken (patient ids are unique across the vault), NotFound if the practice is absent.
+  // The same (column, token) given twice is one index entry.
   virtual Status Add(const PatientRow& row, std::span<const IndexEntry> index) = 0;
   virtual Status Commit() = 0;
 };
@@ -60,7 +63,8 @@ class DataStore {
 
   // Patients.
   virtual Result<std::unique_ptr<PatientBatchWriter>> BeginPatientBatch() = 0;
-  // Replaces the envelopes and all index entries of an existing patient of `row.practice_id`.
+  // Replaces the envelopes, key_version, canary, updated and all index entries of an existing
+  // patient of `row.practice_id` (NotFound otherwise); id, created and seq are kept.
   virtual Status UpdatePatient(const PatientRow& row, std::span<const IndexEntry> index) = 0;
   virtual Result<PatientRow> GetPatient(const std::string& practice_id,
                                         const std::string& patient_id) = 0;
@@ -71,10 +75,11 @@ class DataStore {
   virtual Result<std::vector<std::string>> FindByToken(const std::string& practice_id,
                                                        uint8_t column, uint32_t token) = 0;
   virtual Result<int64_t> CountPatients(const std::string& practice_id) = 0;
-  // Deletes the patient's envelopes, index entries and notes. NotFound if absent.
+  // Deletes the patient's envelopes, index entries and notes. NotFound if absent. Appointments
+  // are kept: they hold only ids and times (the practice's schedule history).
   virtual Status DeletePatient(const std::string& practice_id, const std::string& patient_id) = 0;
 
-  // Appointments.
+  // Appointments. NotFound unless the patient is one of the practice's.
   virtual Status CreateAppointment(const AppointmentRow& row) = 0;
   // Appointments of the practice starting in [from, to), ordered by start.
   virtual Result<std::vector<AppointmentRow>> ListAppointments(const std::string& practice_id,
@@ -82,17 +87,20 @@ class DataStore {
   virtual Result<std::vector<AppointmentRow>> ListPatientAppointments(
       const std::string& practice_id, const std::string& patient_id) = 0;
 
-  // Notes.
+  // Notes. NotFound unless the patient is one of the practice's.
   virtual Status CreateNote(const NoteRow& row) = 0;
   virtual Result<NoteRow> GetNote(const std::string& practice_id, const std::string& note_id) = 0;
   virtual Result<std::vector<NoteRow>> ListNotes(const std::string& practice_id,
                                                  const std::string& patient_id) = 0;
-  // Visits every note of the vault (bulk re-classification).
+  // Visits every note of the vault (bulk re-classification); `visit` may write to this store.
+  // Stops at and returns the first error of `visit`.
   virtual Status ForEachNote(const std::function<Status(const NoteRow&)>& visit) = 0;
+  // NotFound if no such note.
   virtual Status SetNoteCategories(const std::string& note_id, uint32_t category_mask,
                                    uint32_t qualifier_mask) = 0;
 
-  // Sessions.
+  // Sessions. GetSession returns revoked and expired sessions too (the caller decides); Touch and
+  // Revoke are NotFound for an unknown token; RevokeUserSessions succeeds with none.
   virtual Status CreateSession(const SessionRow& row) = 0;
   virtual Result<SessionRow> GetSession(ByteView token_hash) = 0;
   virtual Status TouchSession(ByteView token_hash, UnixMicros last_seen) = 0;
@@ -100,7 +108,8 @@ class DataStore {
   virtual Status RevokeUserSessions(const std::string& user_id) = 0;
 };
 
-// Accumulates patient keys in one open transaction, like PatientBatchWriter.
+// Accumulates patient keys in one open transaction, like PatientBatchWriter (including the
+// abandoned batch after a failed Add).
 class PatientKeyBatchWriter {
  public:
   virtual ~PatientKeyBatchWriter() = default;
@@ -117,7 +126,8 @@ class KeyStore {
   virtual Result<std::vector<WrappedKeyRow>> GetWrappedKeys(const std::string& owner,
                                                             const std::string& purpose) = 0;
   virtual Result<std::vector<WrappedKeyRow>> ListWrappedKeys() = 0;
-  // Replaces the given rows (matched by owner, purpose, version) in one transaction.
+  // Replaces the given rows (matched by owner, purpose, version) in one transaction; NotFound,
+  // and nothing changes, if one of them is absent.
   virtual Status ReplaceWrappedKeys(std::span<const WrappedKeyRow> rows) = 0;
 
   virtual Result<std::unique_ptr<PatientKeyBatchWriter>> BeginPatientKeyBatch() = 0;
@@ -127,7 +137,8 @@ class KeyStore {
   virtual Status DeletePatientKey(const std::string& practice_id,
                                   const std::string& patient_id) = 0;
   // Rewraps every patient key of a practice in one transaction: `rewrap` maps the old row to the
-  // new one (same practice and patient). If it fails for any row, nothing changes.
+  // new one (same practice and patient, else InvalidArgument). If it fails for any row, nothing
+  // changes. `rewrap` may run while the store's writer is held: it must not call this store.
   virtual Status RewrapPatientKeys(
       const std::string& practice_id,
       const std::function<Result<PatientKeyRow>(const PatientKeyRow&)>& rewrap) = 0;
