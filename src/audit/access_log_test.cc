@@ -1,0 +1,199 @@
+#include "audit/access_log.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "audit/testing_log.h"
+#include "audit/verify.h"
+
+namespace medvault::audit {
+namespace {
+
+using testing::LogFixture;
+using testing::SampleLeaf;
+
+constexpr std::chrono::milliseconds kDeadline{20000};
+
+TEST(AccessLog, AppendReturnsDenseIndexesAndTheLeafOpens) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  for (int i = 0; i < 5; ++i) {
+    Result<uint64_t> index = f.log().Append(SampleLeaf(i));
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    EXPECT_EQ(*index, static_cast<uint64_t>(i));
+  }
+  std::vector<Bytes> entries = f.store().ReadEntries(3, 1).value();
+  EXPECT_EQ(OpenLeaf(entries[0], f.keys()).value(), SampleLeaf(3));
+  EXPECT_EQ(f.log().durable_size(), 5u);
+}
+
+TEST(AccessLog, ConcurrentAppendsGetDistinctDurableIndexesAndShareFsyncs) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  const uint64_t syncs_before = f.log().sync_count();
+  std::mutex mu;
+  std::set<uint64_t> indexes;
+  std::atomic<int> failures{0};
+  std::atomic<int> not_yet_durable{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Result<uint64_t> index = f.log().Append(SampleLeaf(t * kPerThread + i));
+        if (!index.ok()) {
+          ++failures;
+          continue;
+        }
+        // Durable means readable from the store the moment the callback runs.
+        if (f.log().durable_size() <= *index) ++not_yet_durable;
+        std::lock_guard<std::mutex> lock(mu);
+        indexes.insert(*index);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const uint64_t total = kThreads * kPerThread;
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(not_yet_durable.load(), 0);
+  EXPECT_EQ(indexes.size(), total);
+  EXPECT_EQ(*indexes.rbegin(), total - 1);
+  const uint64_t syncs = f.log().sync_count() - syncs_before;
+  EXPECT_LT(syncs, total) << "group commit must share fsyncs";
+  RecordProperty("fsyncs", std::to_string(syncs));
+}
+
+TEST(AccessLog, AsyncCallbacksOfABatchRunInIndexOrder) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<uint64_t> order;
+  constexpr int kLeaves = 500;
+  for (int i = 0; i < kLeaves; ++i) {
+    f.log().AppendAsync(SampleLeaf(i), [&](Result<uint64_t> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(r.ok() ? *r : UINT64_MAX);
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return order.size() == kLeaves; }));
+  for (int i = 0; i < kLeaves; ++i) EXPECT_EQ(order[static_cast<size_t>(i)], uint64_t(i));
+}
+
+TEST(AccessLog, StopDrainsEveryQueuedLeafAndSignsAFinalCheckpoint) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  std::atomic<int> done{0};
+  constexpr int kLeaves = 300;
+  for (int i = 0; i < kLeaves; ++i) {
+    f.log().AppendAsync(SampleLeaf(i), [&](Result<uint64_t> r) {
+      if (r.ok()) ++done;
+    });
+  }
+  f.log().Stop();
+  EXPECT_EQ(done.load(), kLeaves);
+  EXPECT_EQ(f.store().EntryCount().value(), uint64_t{kLeaves});
+  EXPECT_EQ(f.log().checkpoint_size(), uint64_t{kLeaves});
+  Result<uint64_t> late = f.log().Append(SampleLeaf());
+  EXPECT_EQ(late.status().code(), Code::kUnavailable);
+  EXPECT_EQ(late.status().message(), "access log stopped");
+}
+
+TEST(AccessLog, SealingErrorsReachTheCallerWithoutWritingAnything) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  Leaf leaf = SampleLeaf();
+  leaf.practice_id = "unknown-practice";
+  EXPECT_EQ(f.log().Append(leaf).status().code(), Code::kNotFound);
+  EXPECT_EQ(f.store().EntryCount().value(), 0u);
+}
+
+TEST(AccessLog, FirstStartSignsTheEmptyTree) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  std::optional<store::LogCheckpointRow> latest = f.store().LatestCheckpoint().value();
+  ASSERT_TRUE(latest.has_value());
+  Checkpoint c = OpenCheckpoint(latest->note, f.log().verifier()).value();
+  EXPECT_EQ(c.size, 0u);
+  EXPECT_EQ(c.root, EmptyRoot());
+  EXPECT_EQ(c.origin, testing::kOrigin);
+}
+
+TEST(AccessLog, IntegratorSignsOnceTheIntervalHasPassed) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open({.origin = "", .checkpoint_interval_micros = 1000000}).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(f.log().Append(SampleLeaf(i)).ok());
+  f.clock().Advance(1000000);
+  ASSERT_TRUE(f.log().WaitForCheckpoint(10, kDeadline));
+  Checkpoint c = OpenCheckpoint(f.store().LatestCheckpoint().value()->note, f.log().verifier())
+                     .value();
+  EXPECT_EQ(c.size, 10u);
+  EXPECT_TRUE(f.log().integrator_status().ok());
+}
+
+TEST(AccessLog, CheckpointsNeverComeFasterThanTheInterval) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());  // signs size 0 at the fake clock's time
+  ASSERT_TRUE(f.log().Append(SampleLeaf()).ok());
+  // The integrator saw the leaf but the fake clock has not moved: no checkpoint beyond size 0.
+  EXPECT_FALSE(f.log().WaitForCheckpoint(1, std::chrono::milliseconds(50)));
+  ASSERT_TRUE(f.log().IntegrateAndSign().ok());
+  EXPECT_EQ(f.log().checkpoint_size(), 1u);
+}
+
+TEST(AccessLog, TilesAreStoredForEveryFullTile) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open({.origin = "", .checkpoint_interval_micros = 1, .max_batch = 100}).ok());
+  for (int i = 0; i < 600; ++i) {
+    f.log().AppendAsync(SampleLeaf(i), [](Result<uint64_t>) {});
+  }
+  f.log().Stop();
+  EXPECT_EQ(f.store().TileCount(0).value(), 2u);
+  EXPECT_EQ(f.store().TileCount(1).value(), 0u);
+  EXPECT_TRUE(Verify(f.store(), f.log_key().public_key()).ok());
+}
+
+TEST(AccessLog, RestartContinuesTheSameTree) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(f.log().Append(SampleLeaf(i)).ok());
+  f.Close();
+  ASSERT_TRUE(f.Open().ok());
+  EXPECT_EQ(f.log().Append(SampleLeaf(300)).value(), 300u);
+  ASSERT_TRUE(f.log().IntegrateAndSign().ok());
+  Result<VerifyReport> report = Verify(f.store(), f.log_key().public_key());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->tree_size, 301u);
+  EXPECT_GE(report->checkpoints, 3u);
+}
+
+TEST(AccessLog, StartRebuildsTilesACrashLeftUnstored) {
+  LogFixture f;
+  ASSERT_TRUE(f.Open().ok());
+  f.Close();
+  // Entries made durable by a process that died before integrating them.
+  {
+    std::unique_ptr<store::LogStore> store = store::OpenSqliteLogStore(f.path()).value();
+    SeededRandom nonces(1);
+    std::vector<Bytes> entries;
+    for (int i = 0; i < 70000; ++i) {
+      entries.push_back(SealLeaf(SampleLeaf(i), f.keys(), nonces).value());
+    }
+    ASSERT_TRUE(store->AppendEntries(entries).ok());
+  }
+  ASSERT_TRUE(f.Open().ok());
+  EXPECT_EQ(f.store().TileCount(0).value(), 273u);
+  EXPECT_EQ(f.store().TileCount(1).value(), 1u);
+  EXPECT_EQ(f.log().checkpoint_size(), 70000u);
+  Result<VerifyReport> report = Verify(f.store(), f.log_key().public_key());
+  EXPECT_TRUE(report.ok()) << report.status().ToString();
+}
+
+}  // namespace
+}  // namespace medvault::audit

@@ -1,0 +1,61 @@
+#pragma once
+// Test-only: an AccessLog over a real SQLite log store in a temp dir, with fake keys and clock.
+// Header-only so that it is never compiled into mv_audit.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "audit/access_log.h"
+#include "audit/testing_keys.h"
+#include "core/testing/temp_dir.h"
+#include "store/sqlite/sqlite_log_store.h"
+
+namespace medvault::audit::testing {
+
+inline constexpr char kOrigin[] = "medvault.local/test-vault/log";
+
+inline crypto::SigningKey TestSigningKey(uint8_t seed = 7) {
+  return crypto::SigningKey::FromSeed(crypto::SecretKey::FromBytes(Bytes(crypto::kKeySize, seed)));
+}
+
+// Owns the store, keys, clock and the log; Open() (re)creates the store and the log.
+class LogFixture {
+ public:
+  LogFixture() : log_key_(TestSigningKey()), nonces_(NewSystemRandom()) {}
+
+  std::string path() const { return dir_.Sub("log.db"); }
+  const medvault::testing::TempDir& dir() const { return dir_; }
+
+  // Opens the store at path() and starts a log over it.
+  Status Open(AccessLogOptions options = {}) {
+    log_.reset();
+    store_.reset();
+    Result<std::unique_ptr<store::LogStore>> store = store::OpenSqliteLogStore(path());
+    if (!store.ok()) return store.status();
+    store_ = std::move(store).value();
+    if (options.origin.empty()) options.origin = kOrigin;
+    log_ = std::make_unique<AccessLog>(*store_, keys_, log_key_, clock_, *nonces_, options);
+    return log_->Start();
+  }
+  void Close() {
+    log_.reset();
+    store_.reset();
+  }
+
+  AccessLog& log() { return *log_; }
+  store::LogStore& store() { return *store_; }
+  FakeClock& clock() { return clock_; }
+  const crypto::SigningKey& log_key() const { return log_key_; }
+  FakeKeyProvider& keys() { return keys_; }
+
+ private:
+  medvault::testing::TempDir dir_;
+  FakeKeyProvider keys_{"prac-1", "prac-2", "vault"};
+  FakeClock clock_{1767225600000000};
+  crypto::SigningKey log_key_;
+  std::unique_ptr<Random> nonces_;
+  std::unique_ptr<store::LogStore> store_;
+  std::unique_ptr<AccessLog> log_;
+};
+
+}  // namespace medvault::audit::testing
