@@ -22,16 +22,65 @@ PatientRow ReadPatient(const Statement& st) {
   return row;
 }
 
+// The packed (column, token) list kept in each patient row: 1 byte column, 4 bytes token
+// little-endian per entry. It lets an update or delete remove exactly the patient's entries by
+// primary key, instead of keeping a second index on patient_index by patient.
+constexpr size_t kPackedEntry = 5;
+
+void PackIndexKeys(std::span<const IndexEntry> index, Bytes* out) {
+  out->clear();
+  for (const IndexEntry& entry : index) {
+    out->push_back(entry.column);
+    PutU32(out, entry.token);
+  }
+}
+
+Status DeleteIndexEntries(Connection& conn, const std::string& practice_id, int64_t seq,
+                          ByteView packed) {
+  if (packed.size() % kPackedEntry != 0) return Internal("delete index entries: corrupt row");
+  MV_STATEMENT(st, conn,
+               "DELETE FROM patient_index "
+               "WHERE practice_id = ?1 AND col = ?2 AND token = ?3 AND patient_seq = ?4");
+  ByteReader reader(packed);
+  while (!reader.empty()) {
+    uint8_t column = 0;
+    uint32_t token = 0;
+    if (!reader.ReadU8(&column) || !reader.ReadU32(&token)) {
+      return Internal("delete index entries: corrupt row");
+    }
+    st.Bind(1, practice_id);
+    st.Bind(2, int64_t{column});
+    st.Bind(3, int64_t{token});
+    st.Bind(4, seq);
+    MV_RETURN_IF_ERROR(st.Run("delete index entries"));
+    st.Reset();
+  }
+  return Status::Ok();
+}
+
 // Holds the writer lease and an open transaction for its whole life (see sqlite_store.h).
 class SqlitePatientBatchWriter final : public PatientBatchWriter {
  public:
   explicit SqlitePatientBatchWriter(ConnectionPool::WriterLease lease)
       : lease_(std::move(lease)), txn_(lease_.conn()) {}
 
-  Status Begin() { return txn_.Begin(); }
+  Status Begin() {
+    MV_RETURN_IF_ERROR(txn_.Begin());
+    // seq values are assigned here rather than by SQLite so that one that was used is never
+    // handed out again (SQLite's rowid reuses the highest after a delete; AUTOINCREMENT would
+    // cost a second write per row).
+    MV_STATEMENT(st, lease_.conn(),
+                 "SELECT max(coalesce((SELECT value FROM counters WHERE name = 'patient_seq'), 0),"
+                 " coalesce((SELECT max(seq) FROM patients), 0))");
+    MV_ASSIGN_OR_RETURN(bool row, st.Step("begin patient batch"));
+    if (!row) return Internal("begin patient batch: no row");
+    last_seq_ = st.Int(0);
+    return Status::Ok();
+  }
 
   Status Add(const PatientRow& row, std::span<const IndexEntry> index) override {
     if (!failure_.ok()) return failure_;
+    if (committed_) return FailedPrecondition("patient batch already committed");
     Status status = Insert(row, index);
     // A failed Add may have inserted part of the row; rather than track which, the batch is
     // abandoned whole, as the interface promises.
@@ -42,7 +91,8 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
   Status Commit() override {
     if (!failure_.ok()) return failure_;
     if (committed_) return FailedPrecondition("patient batch already committed");
-    Status status = txn_.Commit();
+    Status status = SaveLastSeq();
+    if (status.ok()) status = txn_.Commit();
     if (!status.ok()) {
       Fail(status);
       return status;
@@ -53,22 +103,36 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
 
  private:
   Status Insert(const PatientRow& row, std::span<const IndexEntry> index) {
-    if (committed_) return FailedPrecondition("patient batch already committed");
     Connection& conn = lease_.conn();
+    const int64_t seq = last_seq_ + 1;
+    PackIndexKeys(index, &packed_);  // reuses the buffer: no allocation per row once warm
     MV_STATEMENT(st, conn,
-                 "INSERT INTO patients (id, practice_id, key_version, identity, contact, "
-                 "insurance, canary, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    st.Bind(1, row.id);
-    st.Bind(2, row.practice_id);
-    st.Bind(3, int64_t{row.key_version});
-    st.Bind(4, ByteView(row.identity));
-    st.Bind(5, ByteView(row.contact));
-    st.Bind(6, ByteView(row.insurance));
-    st.Bind(7, int64_t{row.canary ? 1 : 0});
-    st.Bind(8, row.created);
-    st.Bind(9, row.updated);
+                 "INSERT INTO patients (seq, id, practice_id, key_version, identity, contact, "
+                 "insurance, canary, created, updated, index_keys) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    st.Bind(1, seq);
+    st.Bind(2, row.id);
+    st.Bind(3, row.practice_id);
+    st.Bind(4, int64_t{row.key_version});
+    st.Bind(5, ByteView(row.identity));
+    st.Bind(6, ByteView(row.contact));
+    st.Bind(7, ByteView(row.insurance));
+    st.Bind(8, int64_t{row.canary ? 1 : 0});
+    st.Bind(9, row.created);
+    st.Bind(10, row.updated);
+    st.Bind(11, ByteView(packed_));
     MV_RETURN_IF_ERROR(st.Run("insert patient"));
-    return InsertIndexEntries(conn, row.practice_id, conn.LastInsertRowid(), index);
+    MV_RETURN_IF_ERROR(InsertIndexEntries(conn, row.practice_id, seq, index));
+    last_seq_ = seq;
+    return Status::Ok();
+  }
+
+  Status SaveLastSeq() {
+    MV_STATEMENT(st, lease_.conn(),
+                 "INSERT INTO counters (name, value) VALUES ('patient_seq', ?1) "
+                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    st.Bind(1, last_seq_);
+    return st.Run("save patient seq");
   }
 
   void Fail(const Status& status) {
@@ -80,23 +144,25 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
   Transaction txn_;  // destroyed before lease_: rolls back while the connection is still ours
   Status failure_;
   bool committed_ = false;
+  int64_t last_seq_ = 0;
+  Bytes packed_;
 };
 
-// The list position (seq) of a practice's patient, or NotFound.
-Result<int64_t> FindSeq(Connection& conn, const std::string& practice_id,
-                        const std::string& patient_id, std::string_view what) {
-  MV_STATEMENT(st, conn, "SELECT seq FROM patients WHERE id = ?1 AND practice_id = ?2");
+struct StoredPatient {
+  int64_t seq = 0;
+  Bytes index_keys;
+};
+
+// The list position and packed index keys of a practice's patient, or NotFound.
+Result<StoredPatient> FindPatient(Connection& conn, const std::string& practice_id,
+                                  const std::string& patient_id, std::string_view what) {
+  MV_STATEMENT(st, conn,
+               "SELECT seq, index_keys FROM patients WHERE id = ?1 AND practice_id = ?2");
   st.Bind(1, patient_id);
   st.Bind(2, practice_id);
   MV_ASSIGN_OR_RETURN(bool row, st.Step(what));
   if (!row) return NotFound(std::string(what) + ": patient not found");
-  return st.Int(0);
-}
-
-Status DeleteIndexEntries(Connection& conn, int64_t seq) {
-  MV_STATEMENT(st, conn, "DELETE FROM patient_index WHERE patient_seq = ?1");
-  st.Bind(1, seq);
-  return st.Run("delete index entries");
+  return StoredPatient{st.Int(0), st.Blob(1)};
 }
 
 }  // namespace
@@ -126,20 +192,24 @@ Result<std::unique_ptr<PatientBatchWriter>> SqliteDataStore::BeginPatientBatch()
 
 Status SqliteDataStore::UpdatePatient(const PatientRow& row, std::span<const IndexEntry> index) {
   return InTransaction([&](Connection& conn) -> Status {
-    MV_ASSIGN_OR_RETURN(int64_t seq, FindSeq(conn, row.practice_id, row.id, "update patient"));
+    MV_ASSIGN_OR_RETURN(StoredPatient stored,
+                        FindPatient(conn, row.practice_id, row.id, "update patient"));
+    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, row.practice_id, stored.seq, stored.index_keys));
+    Bytes packed;
+    PackIndexKeys(index, &packed);
     MV_STATEMENT(st, conn,
                  "UPDATE patients SET key_version = ?2, identity = ?3, contact = ?4, "
-                 "insurance = ?5, canary = ?6, updated = ?7 WHERE seq = ?1");
-    st.Bind(1, seq);
+                 "insurance = ?5, canary = ?6, updated = ?7, index_keys = ?8 WHERE seq = ?1");
+    st.Bind(1, stored.seq);
     st.Bind(2, int64_t{row.key_version});
     st.Bind(3, ByteView(row.identity));
     st.Bind(4, ByteView(row.contact));
     st.Bind(5, ByteView(row.insurance));
     st.Bind(6, int64_t{row.canary ? 1 : 0});
     st.Bind(7, row.updated);
+    st.Bind(8, ByteView(packed));
     MV_RETURN_IF_ERROR(st.Run("update patient"));
-    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, seq));
-    return InsertIndexEntries(conn, row.practice_id, seq, index);
+    return InsertIndexEntries(conn, row.practice_id, stored.seq, index);
   });
 }
 
@@ -209,13 +279,14 @@ Result<int64_t> SqliteDataStore::CountPatients(const std::string& practice_id) {
 Status SqliteDataStore::DeletePatient(const std::string& practice_id,
                                       const std::string& patient_id) {
   return InTransaction([&](Connection& conn) -> Status {
-    MV_ASSIGN_OR_RETURN(int64_t seq, FindSeq(conn, practice_id, patient_id, "delete patient"));
-    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, seq));
+    MV_ASSIGN_OR_RETURN(StoredPatient stored,
+                        FindPatient(conn, practice_id, patient_id, "delete patient"));
+    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, practice_id, stored.seq, stored.index_keys));
     MV_STATEMENT(notes, conn, "DELETE FROM notes WHERE patient_id = ?1");
     notes.Bind(1, patient_id);
     MV_RETURN_IF_ERROR(notes.Run("delete notes"));
     MV_STATEMENT(st, conn, "DELETE FROM patients WHERE seq = ?1");
-    st.Bind(1, seq);
+    st.Bind(1, stored.seq);
     return st.Run("delete patient");
   });
 }

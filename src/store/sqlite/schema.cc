@@ -34,8 +34,15 @@ CREATE TABLE users (
 );
 CREATE INDEX users_by_practice ON users (practice_id);
 
+-- Monotonic counters; 'patient_seq' is the highest patient seq ever assigned, so a seq is never
+-- reused, even after the patient holding the highest one is deleted.
+CREATE TABLE counters (
+  name  TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE patients (
-  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq         INTEGER PRIMARY KEY,
   id          TEXT NOT NULL UNIQUE,
   practice_id TEXT NOT NULL REFERENCES practices (id),
   key_version INTEGER NOT NULL,
@@ -44,7 +51,8 @@ CREATE TABLE patients (
   insurance   BLOB NOT NULL,
   canary      INTEGER NOT NULL,
   created     INTEGER NOT NULL,
-  updated     INTEGER NOT NULL
+  updated     INTEGER NOT NULL,
+  index_keys  BLOB NOT NULL
 );
 CREATE INDEX patients_by_practice ON patients (practice_id, seq);
 
@@ -55,7 +63,6 @@ CREATE TABLE patient_index (
   patient_seq INTEGER NOT NULL,
   PRIMARY KEY (practice_id, col, token, patient_seq)
 ) WITHOUT ROWID;
-CREATE INDEX patient_index_by_patient ON patient_index (patient_seq);
 )sql"},
     Migration{2, R"sql(
 CREATE TABLE appointments (

@@ -315,6 +315,15 @@ TEST_P(DataStoreSuite, DeletePatientRemovesIndexEntriesAndNotesButKeepsAppointme
   EXPECT_THAT(ListIds("pa"), ElementsAre("p2", "p1"));
 }
 
+TEST_P(DataStoreSuite, SeqOfADeletedLastPatientIsNeverReused) {
+  InsertPatients("pa", {"p1", "p2"});
+  const int64_t deleted_seq = data().GetPatient("pa", "p2")->seq;
+  ASSERT_TRUE(data().DeletePatient("pa", "p2").ok());
+  Reopen();
+  InsertPatients("pa", {"p3"});
+  EXPECT_GT(data().GetPatient("pa", "p3")->seq, deleted_seq);
+}
+
 TEST_P(DataStoreSuite, AppointmentsAreListedByStartWithinTheWindow) {
   InsertPatients("pa", {"p1", "p2"});
   InsertPatients("pb", {"q1"});
