@@ -1,0 +1,54 @@
+#pragma once
+// FHIR R4 Appointment and DocumentReference (notes) decoding and encoding, and the other small
+// resources the API returns (Bundle, AuditEvent). Pure functions; errors are InvalidArgument
+// naming the FHIR path, never a value.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/hooks.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "store/rows.h"
+#include "vault/notes.h"
+
+namespace medvault::api {
+
+inline constexpr std::string_view kNoteCategorySystem = "urn:medvault:note-category";
+inline constexpr std::string_view kNoteContentType = "text/plain; charset=utf-8";
+
+struct AppointmentInput {
+  std::string status;
+  UnixMicros start = 0;
+  UnixMicros end = 0;
+  std::string patient_id;          // from participant "Patient/{id}"
+  std::string practitioner_login;  // from participant "Practitioner/{login}"
+};
+
+// status (FHIR AppointmentStatus), start < end (ISO 8601), exactly one Patient and one
+// Practitioner participant.
+Result<AppointmentInput> AppointmentFromFhir(const nlohmann::json& resource);
+nlohmann::json AppointmentToFhir(const store::AppointmentRow& row);
+
+struct NoteInput {
+  std::string patient_id;
+  std::string text;  // decoded attachment (UTF-8 checked by vault::Notes)
+};
+
+// subject.reference "Patient/{id}", content[0].attachment {contentType text/plain (charset
+// utf-8), data base64}.
+Result<NoteInput> DocumentReferenceFromFhir(const nlohmann::json& resource);
+// meta.security: one coding per category in `category_mask`; `spans`, when given, become a
+// contained OperationOutcome "classification" with one warning issue per span (docs/api.md).
+nlohmann::json DocumentReferenceToFhir(const vault::Note& note, const std::vector<NoteSpan>* spans);
+
+// "Patient/{id}" → id; empty if not of that form with a well-formed id.
+std::string PatientIdFromReference(std::string_view reference);
+
+nlohmann::json AuditEventToFhir(const AccessEventView& view, const std::string& patient_id);
+
+// Bundle type searchset; `next_url` empty: no next link.
+nlohmann::json SearchBundle(nlohmann::json entries, const std::string& self_url,
+                            const std::string& next_url);
+
+}  // namespace medvault::api

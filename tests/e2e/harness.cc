@@ -1,0 +1,378 @@
+#include "tests/e2e/harness.h"
+
+#include <fcntl.h>
+#include <liboath/oath.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace medvault::e2e {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+std::string Bin() {
+  const char* bin = std::getenv("MEDVAULT_BIN");
+  return bin != nullptr ? bin : "build/medvault";
+}
+
+std::vector<char*> Argv(const std::string& bin, const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(bin.c_str()));
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  return argv;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+CommandResult RunMedvault(const std::vector<std::string>& args, const std::string& input) {
+  int in[2], out[2], err[2];
+  if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe");
+  const std::string bin = Bin();
+  std::vector<char*> argv = Argv(bin, args);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    close(in[1]);
+    close(out[0]);
+    close(err[0]);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (!input.empty()) {
+    ssize_t w = write(in[1], input.data(), input.size());
+    (void)w;
+  }
+  close(in[1]);
+  CommandResult r;
+  // stderr is small for these commands; read stdout first, then stderr.
+  r.out = ReadAll(out[0]);
+  r.err = ReadAll(err[0]);
+  close(out[0]);
+  close(err[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+nlohmann::json HttpResponse::Json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
+
+std::string HttpResponse::Header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpClient::Impl {
+  std::string host;
+  int port = 0;
+  bool tls = false;
+  net::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  void Connect() {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(port));
+    buffer.clear();
+    if (tls) {
+      secure.emplace(ioc, ctx);
+      beast::get_lowest_layer(*secure).connect(results);
+      secure->handshake(ssl::stream_base::client);
+    } else {
+      plain.emplace(ioc);
+      plain->connect(results);
+    }
+  }
+  bool Connected() const { return tls ? secure.has_value() : plain.has_value(); }
+  void Reset() {
+    plain.reset();
+    secure.reset();
+  }
+
+  HttpResponse Exchange(http::request<http::string_body>& req) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    if (tls) {
+      http::write(*secure, req);
+      http::read(*secure, buffer, parser);
+    } else {
+      http::write(*plain, req);
+      http::read(*plain, buffer, parser);
+    }
+    auto res = parser.release();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out.headers[name] = std::string(f.value());
+    }
+    out.body = std::move(res.body());
+    if (!res.keep_alive()) Reset();
+    return out;
+  }
+};
+
+HttpClient::HttpClient(std::string host, int port, bool tls, std::string ca_file)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+  impl_->tls = tls;
+  if (tls) {
+    impl_->ctx.load_verify_file(ca_file);
+    impl_->ctx.set_verify_mode(ssl::verify_peer);
+  }
+}
+
+HttpClient::~HttpClient() = default;
+
+HttpResponse HttpClient::Send(const std::string& method, const std::string& target,
+                              const std::string& body,
+                              const std::map<std::string, std::string>& headers) {
+  http::request<http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(http::field::host, impl_->host);
+  req.keep_alive(true);
+  if (!body.empty()) req.set(http::field::content_type, "application/fhir+json");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (!impl_->Connected()) impl_->Connect();
+      return impl_->Exchange(req);
+    } catch (const std::exception&) {
+      impl_->Reset();
+      if (attempt == 1) throw;
+    }
+  }
+  return {};
+}
+
+std::string HttpClient::SendRaw(const std::string& bytes) {
+  impl_->Reset();
+  tcp::socket s(impl_->ioc);
+  tcp::resolver resolver(impl_->ioc);
+  net::connect(s, resolver.resolve(impl_->host, std::to_string(impl_->port)));
+  net::write(s, net::buffer(bytes));
+  std::string out;
+  beast::error_code ec;
+  char buf[4096];
+  for (;;) {
+    const size_t n = s.read_some(net::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+std::string TotpCode(const std::string& base32_secret, int step_offset) {
+  static const int init = oath_init();
+  (void)init;
+  char* raw = nullptr;
+  size_t raw_len = 0;
+  if (oath_base32_decode(base32_secret.c_str(), base32_secret.size(), &raw, &raw_len) != OATH_OK) {
+    return "";
+  }
+  char code[7] = {};
+  const time_t now = std::time(nullptr) + step_offset * 30;
+  oath_totp_generate(raw, raw_len, now, 30, 0, 6, code);
+  std::free(raw);
+  return code;
+}
+
+std::string User::NextCode() {
+  // Steps -1, 0, +1 of the current time are all accepted once each.
+  const std::string code = TotpCode(secret, next_offset);
+  next_offset = next_offset >= 1 ? -1 : next_offset + 1;
+  return code;
+}
+
+Vault::Vault() {
+  CommandResult r = RunMedvault({"init", "--data", dir_.path()});
+  if (r.exit_code != 0) ADD_FAILURE() << "medvault init failed: " << r.err;
+}
+
+Vault::~Vault() { StopServer(); }
+
+std::string Vault::AddPractice(const std::string& name) {
+  CommandResult r = RunMedvault({"practice", "add", "--data", dir(), "--name", name});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string id = r.out;
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  return id;
+}
+
+User Vault::AddUser(const std::string& practice, const std::string& login,
+                    const std::string& role) {
+  User u;
+  u.login = login;
+  u.password = "correct horse battery " + login;
+  std::vector<std::string> args = {"user", "add", "--data", dir(), "--login", login, "--role", role};
+  if (!practice.empty()) {
+    args.push_back("--practice");
+    args.push_back(practice);
+  }
+  CommandResult r = RunMedvault(args, u.password + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const size_t at = r.out.find("secret=");
+  if (at != std::string::npos) {
+    const size_t end = r.out.find_first_of("&\n", at);
+    u.secret = r.out.substr(at + 7, end - at - 7);
+  }
+  EXPECT_FALSE(u.secret.empty()) << r.out;
+  return u;
+}
+
+void Vault::SetApiConfig(const std::string& key, const std::string& value) {
+  const std::string path = dir() + "/medvault.toml";
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  const size_t at = text.find("\n" + key + " =");
+  ASSERT_NE(at, std::string::npos) << key;
+  const size_t end = text.find('\n', at + 1);
+  text.replace(at + 1, end - at - 1, key + " = " + value);
+  std::ofstream(path) << text;
+}
+
+void Vault::Serve(bool tls) {
+  tls_ = tls;
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const std::string bin = Bin();
+  std::vector<std::string> args = {"serve", "--data", dir(), "--listen", "127.0.0.1:0"};
+  if (!tls) args.push_back("--http");
+  std::vector<char*> argv = Argv(bin, args);
+  const std::string err_path = dir() + "/server.stderr";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(err, 2);
+    close(out[0]);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  pid_ = pid;
+  std::string line;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    char c;
+    if (read(out[0], &c, 1) != 1) break;
+    if (c != '\n') {
+      line += c;
+      continue;
+    }
+    const std::string prefix = "listening on ";
+    if (line.rfind(prefix, 0) == 0) {
+      port_ = std::stoi(line.substr(line.rfind(':') + 1));
+      break;
+    }
+    line.clear();
+  }
+  close(out[0]);
+  ASSERT_GT(port_, 0) << "the server did not print `listening on`: " << ServerStderr();
+}
+
+void Vault::StopServer() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string Vault::ServerStderr() const {
+  std::ifstream in(dir_.path() + "/server.stderr");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<HttpClient> Vault::Client() const {
+  return std::make_unique<HttpClient>("127.0.0.1", port_, tls_, dir_.path() + "/tls/cert.pem");
+}
+
+std::string Vault::Login(User& user) {
+  auto client = Client();
+  nlohmann::json body = {{"login", user.login}, {"password", user.password},
+                         {"totp", user.NextCode()}};
+  HttpResponse r = client->Send("POST", "/auth/login", body.dump(),
+                                {{"Content-Type", "application/json"}});
+  EXPECT_EQ(r.status, 200) << r.body;
+  nlohmann::json j = r.Json();
+  return j.is_object() && j.contains("token") ? j["token"].get<std::string>() : "";
+}
+
+std::string NirWithKey(const std::string& nir13) {
+  const long long n = std::stoll(nir13);
+  const int key = static_cast<int>(97 - n % 97);
+  char buf[4];
+  std::snprintf(buf, sizeof buf, "%02d", key);
+  return nir13 + buf;
+}
+
+nlohmann::json SamplePatient(const std::string& family, const std::string& given,
+                             const std::string& nir13) {
+  return {{"resourceType", "Patient"},
+          {"identifier",
+           {{{"system", "urn:oid:1.2.250.1.213.1.4.8"}, {"value", NirWithKey(nir13)}}}},
+          {"name", {{{"family", family}, {"given", {given}}}}},
+          {"gender", "female"},
+          {"birthDate", "1984-12-03"},
+          {"telecom", {{{"system", "phone"}, {"value", "+33 6 12 34 56 78"}}}},
+          {"address", {{{"line", {"3 rue des Lilas"}}, {"postalCode", "75011"}, {"city", "Paris"}}}},
+          {"extension", {{{"url", "urn:medvault:regime"}, {"valueCode", "01"}}}}};
+}
+
+}  // namespace medvault::e2e
