@@ -92,6 +92,14 @@ bool IsJsonType(std::string_view content_type) {
 
 Status Forbidden(std::string m) { return PermissionDenied(std::move(m)); }
 
+Response UnsupportedMediaType() {
+  Response r;
+  r.status = 415;
+  r.content_type = std::string(kFhirJson);
+  r.body = OutcomeBody("not-supported", "body must be application/fhir+json or application/json");
+  return r;
+}
+
 }  // namespace
 
 struct Api::Call {
@@ -271,7 +279,7 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
   }
   const bool body_method = m == "POST" || m == "PUT";
   if (body_method && !IsJsonType(call->req.content_type)) {
-    return ReplyError(call, Status(Code::kInvalidArgument, "unsupported media type"));
+    return Send(call, UnsupportedMediaType());
   }
   constexpr std::string_view kPatient = "/fhir/Patient";
   if (path == kPatient) {
@@ -424,7 +432,7 @@ bool Api::Charge(const std::shared_ptr<Call>& call, const std::string& action,
 
 void Api::Login(const std::shared_ptr<Call>& call) {
   if (!IsJsonType(call->req.content_type)) {
-    return ReplyError(call, Status(Code::kInvalidArgument, "unsupported media type"));
+    return Send(call, UnsupportedMediaType());
   }
   json body = json::parse(call->req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
