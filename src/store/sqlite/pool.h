@@ -4,6 +4,7 @@
 // statement seeing the last committed state.
 //
 // Thread-safety: thread-safe. A ReaderLease or WriterLease is used by the thread that took it.
+// REQUIRES: no lease outlives the pool.
 #include <cstddef>
 #include <memory>
 #include <mutex>

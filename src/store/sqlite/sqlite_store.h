@@ -11,7 +11,7 @@
 // every write, and a pool of reader connections; in WAL mode reads run in parallel with the
 // writer and see the last committed state. A PatientBatchWriter or PatientKeyBatchWriter holds the
 // writer connection (and so blocks every other write of its store) from Begin* until it is
-// committed or destroyed.
+// committed or destroyed. REQUIRES: a batch writer does not outlive the store that made it.
 //
 // Checkpoints: SQLite checkpoints the WAL on its own once it exceeds `wal_autocheckpoint_pages`
 // (a passive checkpoint that never waits for readers). CheckpointSqlite() below runs a full,
