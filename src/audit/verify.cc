@@ -12,25 +12,39 @@ namespace {
 
 constexpr uint64_t kReadChunk = 4096;
 
-// Keeps the problem with the smallest leaf index.
+// Collects problems and reports the first bad index. A problem is exact (this leaf, or the first
+// leaf under this tile hash, is wrong) or a range (a checkpoint of size `hi` does not match while
+// one of size `lo` did: some leaf in [lo, hi) is wrong). A range that holds an exact problem is
+// explained by it; otherwise its first index is the first index nothing vouches for.
 class FirstBad {
  public:
-  void Note(uint64_t index, std::string reason) {
-    if (!found_ || index < index_) {
-      found_ = true;
-      index_ = index;
-      reason_ = std::move(reason);
-    }
+  void Note(uint64_t index, std::string reason) { exact_.push_back({index, index + 1, reason}); }
+  void NoteRange(uint64_t lo, uint64_t hi, std::string reason) {
+    ranges_.push_back({lo, hi, std::move(reason)});
   }
-  bool found() const { return found_; }
+  bool found() const { return !exact_.empty() || !ranges_.empty(); }
   Status ToStatus() const {
-    return IntegrityError("first bad index " + std::to_string(index_) + ": " + reason_);
+    const Problem* first = nullptr;
+    auto consider = [&](const Problem& p) {
+      if (first == nullptr || p.lo < first->lo) first = &p;
+    };
+    for (const Problem& p : exact_) consider(p);
+    for (const Problem& range : ranges_) {
+      bool explained = false;
+      for (const Problem& p : exact_) explained = explained || (p.lo >= range.lo && p.lo < range.hi);
+      if (!explained) consider(range);
+    }
+    return IntegrityError("first bad index " + std::to_string(first->lo) + ": " + first->reason);
   }
 
  private:
-  bool found_ = false;
-  uint64_t index_ = 0;
-  std::string reason_;
+  struct Problem {
+    uint64_t lo;
+    uint64_t hi;
+    std::string reason;
+  };
+  std::vector<Problem> exact_;
+  std::vector<Problem> ranges_;
 };
 
 struct SignedCheckpoint {
@@ -148,8 +162,9 @@ Result<VerifyReport> Verify(store::LogStore& store, const crypto::PublicKey& log
            checkpoints[next_checkpoint].checkpoint.size == builder.size()) {
       const SignedCheckpoint& c = checkpoints[next_checkpoint];
       if (c.checkpoint.root != builder.Root()) {
-        bad.Note(vouched, c.label + " (tree_size=" + std::to_string(c.checkpoint.size) +
-                              ") does not match the log's root at that size");
+        bad.NoteRange(vouched, c.checkpoint.size,
+                      c.label + " (tree_size=" + std::to_string(c.checkpoint.size) +
+                          ") does not match the log's root at that size");
       } else {
         vouched = std::max(vouched, c.checkpoint.size);
       }

@@ -29,7 +29,7 @@ namespace medvault::audit {
 
 struct VerifyOptions {
   // Signed checkpoint notes from outside the store, checked like the stored ones.
-  std::vector<std::string> extra_checkpoints;
+  std::vector<std::string> extra_checkpoints = {};
 };
 
 struct VerifyReport {
@@ -62,10 +62,10 @@ int RunAuditVerify(store::LogStore& store, const crypto::PublicKey& log_key, std
                    std::ostream& err);
 
 struct ProofRequest {
-  std::optional<uint64_t> index;
-  std::optional<uint64_t> size;
-  std::optional<uint64_t> from;
-  std::optional<uint64_t> to;
+  std::optional<uint64_t> index = {};
+  std::optional<uint64_t> size = {};
+  std::optional<uint64_t> from = {};
+  std::optional<uint64_t> to = {};
 };
 int RunAuditProof(store::LogStore& store, const crypto::PublicKey& log_key,
                   const ProofRequest& request, std::ostream& out, std::ostream& err);
