@@ -95,11 +95,12 @@ class [[nodiscard]] Result {
 #define MV_CONCAT_INNER(a, b) a##b
 #define MV_CONCAT(a, b) MV_CONCAT_INNER(a, b)
 
-#define MV_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::medvault::Status mv_status_ = (expr);      \
-    if (!mv_status_.ok()) return mv_status_;     \
+#define MV_RETURN_IF_ERROR_IMPL(tmp, expr) \
+  do {                                     \
+    ::medvault::Status tmp = (expr);       \
+    if (!tmp.ok()) return tmp;             \
   } while (0)
+#define MV_RETURN_IF_ERROR(expr) MV_RETURN_IF_ERROR_IMPL(MV_CONCAT(mv_status_, __LINE__), expr)
 
 #define MV_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                             \

@@ -10,6 +10,7 @@ constexpr const char* kKek = "kek";
 constexpr const char* kIndex = "index";
 constexpr const char* kAudit = "audit";
 constexpr const char* kSystem = "system";
+constexpr const char* kLogSigning = "logsign";
 constexpr size_t kMaxCachedDeks = 200'000;
 
 std::string KekLabel(uint32_t version) { return "kek/" + std::to_string(version); }
@@ -66,12 +67,23 @@ Result<crypto::SecretKey> Keyring::UnwrapUnderKek(const std::string& practice_id
 
 Status Keyring::InitVault() {
   MV_ASSIGN_OR_RETURN(auto rows, keys_.GetWrappedKeys(kVaultOwner, kSystem));
-  if (!rows.empty()) return CheckMasterKey();
-  crypto::SecretKey system = crypto::SecretKey::Generate();
-  store::WrappedKeyRow row{kVaultOwner, kSystem, 1, MasterFingerprint(), {}};
-  row.wrapped = crypto::WrapKey(master_, system, WrapAssociatedData(kVaultOwner, kSystem, 1),
-                                random_);
-  return keys_.PutWrappedKey(row);
+  if (!rows.empty()) MV_RETURN_IF_ERROR(CheckMasterKey());
+  for (const char* purpose : {kSystem, kLogSigning}) {
+    MV_ASSIGN_OR_RETURN(auto existing, keys_.GetWrappedKeys(kVaultOwner, purpose));
+    if (!existing.empty()) continue;
+    crypto::SecretKey key = crypto::SecretKey::Generate();
+    store::WrappedKeyRow row{kVaultOwner, purpose, 1, MasterFingerprint(), {}};
+    row.wrapped = crypto::WrapKey(master_, key, WrapAssociatedData(kVaultOwner, purpose, 1),
+                                  random_);
+    MV_RETURN_IF_ERROR(keys_.PutWrappedKey(row));
+  }
+  return Status::Ok();
+}
+
+Result<crypto::SecretKey> Keyring::LogSigningSeed() {
+  MV_ASSIGN_OR_RETURN(auto rows, keys_.GetWrappedKeys(kVaultOwner, kLogSigning));
+  if (rows.empty()) return FailedPrecondition("the key store holds no log signing key");
+  return UnwrapRow(rows.front(), master_);
 }
 
 Status Keyring::CheckMasterKey() {
@@ -99,7 +111,9 @@ Status Keyring::CreatePracticeKeys(const std::string& practice_id) {
     MV_ASSIGN_OR_RETURN(auto existing, keys_.GetWrappedKeys(row.owner, row.purpose));
     if (!existing.empty()) return AlreadyExists("practice keys already exist");
   }
-  return keys_.ReplaceWrappedKeys(rows);
+  // The KEK first: index and audit keys are never stored without the key that opens them.
+  for (const auto& row : rows) MV_RETURN_IF_ERROR(keys_.PutWrappedKey(row));
+  return Status::Ok();
 }
 
 Result<std::shared_ptr<const PracticeKeys>> Keyring::Practice(const std::string& practice_id) {
@@ -251,7 +265,7 @@ Status Keyring::RotateMaster(crypto::SecretKey new_master) {
   const std::string new_fingerprint = crypto::KeyFingerprint(new_master);
   std::vector<store::WrappedKeyRow> rows;
   for (const auto& row : all) {
-    if (row.purpose != kKek && row.purpose != kSystem) continue;
+    if (row.wrapped_by != MasterFingerprint()) continue;  // wrapped by a KEK, not the master
     MV_ASSIGN_OR_RETURN(crypto::SecretKey key, UnwrapRow(row, master_));
     store::WrappedKeyRow out = row;
     out.wrapped_by = new_fingerprint;

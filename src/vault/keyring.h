@@ -37,7 +37,7 @@ class Keyring {
   // `keys` and `random` must outlive the Keyring.
   Keyring(store::KeyStore& keys, crypto::SecretKey master, Random& random);
 
-  // Creates the vault system key if absent. Idempotent.
+  // Creates the vault system key and the log signing key if absent. Idempotent.
   Status InitVault();
   // Fails with FailedPrecondition if the key store was wrapped by another master key.
   Status CheckMasterKey();
@@ -45,6 +45,8 @@ class Keyring {
   Status CreatePracticeKeys(const std::string& practice_id);
   // The practice's current keys. NotFound if the practice has none.
   Result<std::shared_ptr<const PracticeKeys>> Practice(const std::string& practice_id);
+  // The seed of the access log's Ed25519 signing key (created by InitVault).
+  Result<crypto::SecretKey> LogSigningSeed();
   // The vault system key (seals TOTP secrets).
   Result<std::shared_ptr<const crypto::SecretKey>> SystemKey();
 

@@ -178,7 +178,8 @@ Result<Patient> Patients::Create(const std::string& practice_id, Patient p, bool
   return p;
 }
 
-Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSource& next) {
+Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSource& next,
+                                 const std::function<std::string()>& position) {
   MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
   MV_ASSIGN_OR_RETURN(int64_t existing, data_.CountPatients(practice_id));
   MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
@@ -187,10 +188,10 @@ Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSo
   int64_t count = 0;
   const UnixMicros now = clock_.Now();
   for (;;) {
-    const std::string entry = "entry " + std::to_string(count + 1);
     Result<std::optional<Patient>> item = next();
-    if (!item.ok()) return item.status().WithContext(entry);
+    if (!item.ok()) return item.status();
     if (!item->has_value()) break;
+    const std::string entry = position ? position() : "entry " + std::to_string(count + 1);
     Patient p = std::move(**item);
     Status valid = ValidatePatient(p);
     if (!valid.ok()) return valid.WithContext(entry);

@@ -47,9 +47,11 @@ class Patients {
   // Validates, assigns a new id, seals and stores. Returns the stored patient.
   Result<Patient> Create(const std::string& practice_id, Patient patient, bool canary = false);
   // All or nothing: every patient is validated and checked for duplicate NIRs (within the input
-  // and against the practice) and written in one transaction, or nothing is. Errors are prefixed
-  // with "entry N" (1-based). Returns the count imported.
-  Result<int64_t> Import(const std::string& practice_id, const PatientSource& next);
+  // and against the practice) and written in one transaction, or nothing is. Errors from `next`
+  // are returned as they are (the source names its own position); others are prefixed with
+  // `position()` when given, else "entry N" (1-based). Returns the count imported.
+  Result<int64_t> Import(const std::string& practice_id, const PatientSource& next,
+                         const std::function<std::string()>& position = nullptr);
   // The groups in `groups` (notes excluded: see Notes) are decrypted; the others stay empty.
   Result<Patient> Read(const std::string& practice_id, const std::string& patient_id,
                        FieldGroupMask groups);

@@ -1,0 +1,136 @@
+#include "app/config.h"
+
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/file.h"
+
+namespace medvault::app {
+namespace {
+
+template <typename T>
+Status ReadInt(const toml::table& t, const std::string& section, const char* key, T* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::Ok();
+  auto v = n->value<int64_t>();
+  if (!v || *v < 0 || *v > 1'000'000'000) {
+    return InvalidArgument(section + "." + key + ": expected a non-negative integer");
+  }
+  *out = static_cast<T>(*v);
+  return Status::Ok();
+}
+
+Status ReadString(const toml::table& t, const std::string& section, const char* key,
+                  std::string* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::Ok();
+  auto v = n->value<std::string>();
+  if (!v) return InvalidArgument(section + "." + key + ": expected a string");
+  *out = *v;
+  return Status::Ok();
+}
+
+Status ReadBool(const toml::table& t, const std::string& section, const char* key, bool* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::Ok();
+  auto v = n->value<bool>();
+  if (!v) return InvalidArgument(section + "." + key + ": expected true or false");
+  *out = *v;
+  return Status::Ok();
+}
+
+Status CheckKeys(const toml::table& t, const std::string& section,
+                 std::initializer_list<const char*> known) {
+  for (const auto& [key, node] : t) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || key.str() == k;
+    if (!ok) return InvalidArgument("unknown key " + section + "." + std::string(key.str()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source_name << ":" << e.source().begin.line << ": " << e.description();
+    return InvalidArgument(msg.str());
+  }
+  Config c;
+  for (const auto& [key, node] : root) {
+    const std::string section(key.str());
+    const toml::table* t = node.as_table();
+    if (t == nullptr) return InvalidArgument("unknown top-level key " + section);
+    if (section == "vault") {
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"backend", "pg_url", "id"}));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "backend", &c.backend));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "pg_url", &c.pg_url));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "id", &c.vault_id));
+      if (c.backend != "sqlite" && c.backend != "postgres") {
+        return InvalidArgument("vault.backend: must be sqlite or postgres");
+      }
+    } else if (section == "api") {
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section,
+                                   {"threads", "session_idle_seconds", "session_absolute_seconds",
+                                    "login_failures_per_account", "login_failures_per_source"}));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "threads", &c.threads));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "session_idle_seconds", &c.session_idle_seconds));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "session_absolute_seconds", &c.session_absolute_seconds));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "login_failures_per_account", &c.login_failures_per_account));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "login_failures_per_source", &c.login_failures_per_source));
+    } else if (section == "crypto") {
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"argon2_ops", "argon2_mem_mib"}));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "argon2_ops", &c.argon2_ops));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "argon2_mem_mib", &c.argon2_mem_mib));
+      if (c.argon2_ops < 1 || c.argon2_mem_mib < 8) {
+        return InvalidArgument("crypto: argon2_ops ≥ 1 and argon2_mem_mib ≥ 8");
+      }
+    } else if (section == "log") {
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"origin"}));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "origin", &c.log_origin));
+    } else if (section == "guard") {
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"shadow", "webhook"}));
+      MV_RETURN_IF_ERROR(ReadBool(*t, section, "shadow", &c.guard_shadow));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "webhook", &c.guard_webhook));
+    } else {
+      return InvalidArgument("unknown section [" + section + "]");
+    }
+  }
+  if (c.log_origin.empty()) c.log_origin = "medvault.local/" + c.vault_id + "/log";
+  return c;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  MV_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseConfig(text, path);
+}
+
+std::string RenderConfig(const Config& c) {
+  std::ostringstream out;
+  out << "# medvault vault configuration; every key is documented in docs/configuration.md.\n"
+      << "[vault]\n"
+      << "id = \"" << c.vault_id << "\"\n"
+      << "backend = \"" << c.backend << "\"\n";
+  if (!c.pg_url.empty()) out << "pg_url = \"" << c.pg_url << "\"\n";
+  out << "\n[api]\n"
+      << "threads = " << c.threads << "\n"
+      << "session_idle_seconds = " << c.session_idle_seconds << "\n"
+      << "session_absolute_seconds = " << c.session_absolute_seconds << "\n"
+      << "login_failures_per_account = " << c.login_failures_per_account << "\n"
+      << "login_failures_per_source = " << c.login_failures_per_source << "\n"
+      << "\n[crypto]\n"
+      << "argon2_ops = " << c.argon2_ops << "\n"
+      << "argon2_mem_mib = " << c.argon2_mem_mib << "\n"
+      << "\n[guard]\n"
+      << "shadow = " << (c.guard_shadow ? "true" : "false") << "\n";
+  return out.str();
+}
+
+}  // namespace medvault::app

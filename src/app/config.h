@@ -1,0 +1,35 @@
+#pragma once
+// medvault.toml: the vault's configuration (docs/configuration.md lists every key and default).
+// Unknown keys are an error naming the key, so a typo never silently falls back to a default.
+#include <string>
+
+#include "core/status.h"
+
+namespace medvault::app {
+
+struct Config {
+  // [vault]
+  std::string backend = "sqlite";  // sqlite | postgres
+  std::string pg_url;              // postgres only
+  std::string vault_id;            // random, fixed at init; names the log's origin
+  // [api]
+  int threads = 0;                       // 0: one per hardware thread
+  int session_idle_seconds = 15 * 60;
+  int session_absolute_seconds = 8 * 3600;
+  int login_failures_per_account = 5;    // per 15 minutes
+  int login_failures_per_source = 20;    // per 15 minutes
+  // [crypto]
+  int argon2_ops = 2;
+  int argon2_mem_mib = 19;
+  // [log]
+  std::string log_origin;  // empty: "medvault.local/<vault_id>/log"
+  // [guard]
+  bool guard_shadow = false;
+  std::string guard_webhook;
+};
+
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& source_name);
+Result<Config> LoadConfig(const std::string& path);
+std::string RenderConfig(const Config& c);
+
+}  // namespace medvault::app

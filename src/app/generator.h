@@ -1,0 +1,48 @@
+#pragma once
+// Synthetic French practices for demos, tests and benchmarks: patients with plausible names,
+// birth dates, INSEE birthplaces, NIRs whose keys are valid, addresses, phones, e-mails and
+// régimes; notes of which about 1 % carry a sensitive category; appointments. Deterministic for a
+// seed. Word lists are data/synthetic/*.txt (embedded at build time), with their provenance.
+// Never real people: names and numbers are drawn independently.
+// Thread-safety: not thread-safe (one generator per thread).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "vault/patient.h"
+
+namespace medvault::app {
+
+struct SyntheticNote {
+  std::string text;
+  bool sensitive = false;
+};
+
+class Generator {
+ public:
+  explicit Generator(uint64_t seed);
+
+  vault::Patient NextPatient();
+  // About `sensitive_per_mille` notes in 1,000 are drawn from the sensitive templates.
+  SyntheticNote NextNote(int sensitive_per_mille = 10);
+  std::string NextPracticeName();
+  const std::vector<std::string>& family_names() const { return family_; }
+
+ private:
+  struct Commune {
+    std::string insee;
+    std::string postal_code;
+    std::string name;
+  };
+  const std::string& Pick(const std::vector<std::string>& v);
+  std::string Nir(char sex, const Date& birth, const std::string& insee);
+
+  SeededRandom random_;
+  std::vector<std::string> family_, female_, male_, streets_;
+  std::vector<Commune> communes_;
+  std::vector<std::string> plain_notes_, sensitive_notes_;
+  uint64_t counter_ = 0;
+};
+
+}  // namespace medvault::app

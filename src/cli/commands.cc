@@ -1,0 +1,270 @@
+#include "cli/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "api/fhir_patient.h"
+#include "app/generator.h"
+#include "app/import.h"
+#include "app/vault_context.h"
+#include "core/status.h"
+
+namespace medvault::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitInput = 1;
+constexpr int kExitInternal = 2;
+constexpr int kExitIntegrity = 3;
+
+int ExitCode(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kIntegrity: return kExitIntegrity;
+    case Code::kInternal:
+    case Code::kUnavailable: return kExitInternal;
+    default: return kExitInput;
+  }
+}
+
+int Fail(std::ostream& err, const Status& s) {
+  err << "medvault: " << s.message() << "\n";
+  return ExitCode(s);
+}
+
+Result<std::unique_ptr<app::VaultContext>> OpenVault(const std::string& dir) {
+  return app::VaultContext::Open(dir);
+}
+
+}  // namespace
+
+int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+        std::ostream& err) {
+  CLI::App cli{"medvault: a records server for medical practices that contains stolen accounts, "
+               "encrypts every patient field and proves every access."};
+  cli.require_subcommand(1);
+  std::string data_dir;
+  int result = kExitOk;
+
+  // init
+  auto* init = cli.add_subcommand("init", "Create a vault in DIR");
+  app::InitOptions init_options;
+  init->add_option("--data", data_dir, "vault directory")->required();
+  init->add_option("--backend", init_options.backend, "sqlite (default) or postgres")
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
+  init->add_option("--pg", init_options.pg_url, "PostgreSQL connection URL");
+  init->callback([&] {
+    Status s = app::InitVault(data_dir, init_options);
+    if (!s.ok()) {
+      result = Fail(err, s);
+      return;
+    }
+    out << "vault created in " << data_dir << "\n";
+  });
+
+  // practice add
+  auto* practice = cli.add_subcommand("practice", "Manage practices");
+  practice->require_subcommand(1);
+  auto* practice_add = practice->add_subcommand("add", "Add a practice; prints its id");
+  std::string practice_name;
+  practice_add->add_option("--data", data_dir, "vault directory")->required();
+  practice_add->add_option("--name", practice_name, "practice name")->required();
+  practice_add->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    auto id = (*ctx)->AddPractice(practice_name);
+    if (!id.ok()) {
+      result = Fail(err, id.status());
+      return;
+    }
+    out << *id << "\n";
+  });
+
+  // user add
+  auto* user = cli.add_subcommand("user", "Manage accounts");
+  user->require_subcommand(1);
+  auto* user_add = user->add_subcommand(
+      "add", "Add an account; reads its password from stdin; prints the TOTP provisioning URI");
+  std::string practice_id, login, role_name, display_name;
+  user_add->add_option("--data", data_dir, "vault directory")->required();
+  user_add->add_option("--practice", practice_id, "practice id (not for security)");
+  user_add->add_option("--login", login, "login")->required();
+  user_add->add_option("--role", role_name, "practitioner|secretary|admin|security")
+      ->required()
+      ->check(CLI::IsMember({"practitioner", "secretary", "admin", "security"}));
+  user_add->add_option("--name", display_name, "display name shown in access histories");
+  user_add->callback([&] {
+    std::string password;
+    if (!std::getline(in, password) || password.empty()) {
+      result = Fail(err, InvalidArgument("password: expected on the first line of stdin"));
+      return;
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    const Role role = *ParseRole(role_name);
+    auto created = (*ctx)->users().Create(role == Role::kSecurity ? "" : practice_id, login, role,
+                                          password, display_name);
+    if (!created.ok()) {
+      result = Fail(err, created.status());
+      return;
+    }
+    out << created->totp_uri << "\n";
+  });
+
+  // account unlock
+  auto* account = cli.add_subcommand("account", "Manage account containment");
+  account->require_subcommand(1);
+  auto* unlock = account->add_subcommand("unlock", "Release an account contained by the guard");
+  unlock->add_option("--data", data_dir, "vault directory")->required();
+  unlock->add_option("--login", login, "login")->required();
+  unlock->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    Status s = (*ctx)->data().SetUserLocked(login, false);
+    if (!s.ok()) {
+      result = Fail(err, s.code() == Code::kNotFound ? InvalidArgument("--login: no such account")
+                                                     : s);
+      return;
+    }
+    out << "unlocked " << login << "\n";
+  });
+
+  // import
+  auto* import = cli.add_subcommand("import", "Import a FHIR Bundle or NDJSON of Patients");
+  std::string import_file;
+  import->add_option("--data", data_dir, "vault directory")->required();
+  import->add_option("--practice", practice_id, "practice id")->required();
+  import->add_option("FILE", import_file, "Bundle (JSON) or NDJSON file")->required();
+  import->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    if (auto p = (*ctx)->data().GetPractice(practice_id); !p.ok()) {
+      result = Fail(err, InvalidArgument("--practice: no such practice"));
+      return;
+    }
+    auto count = app::ImportPatientsFile((*ctx)->patients(), practice_id, import_file);
+    if (!count.ok()) {
+      result = Fail(err, count.status().WithContext(import_file + ": nothing imported"));
+      return;
+    }
+    out << *count << "\n";
+  });
+
+  // keys rotate
+  auto* keys = cli.add_subcommand("keys", "Key management");
+  keys->require_subcommand(1);
+  auto* rotate = keys->add_subcommand(
+      "rotate", "Rotate the master key and every practice KEK (rewrap only; no data re-encrypted)");
+  rotate->add_option("--data", data_dir, "vault directory")->required();
+  rotate->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    auto summary = (*ctx)->RotateKeys();
+    if (!summary.ok()) {
+      result = Fail(err, summary.status());
+      return;
+    }
+    out << *summary << "\n";
+  });
+
+  // patient shred
+  auto* patient = cli.add_subcommand("patient", "Patient records");
+  patient->require_subcommand(1);
+  auto* shred = patient->add_subcommand(
+      "shred", "Crypto-shred a patient: its key is destroyed, no copy of its data can be opened");
+  std::string patient_id;
+  shred->add_option("--data", data_dir, "vault directory")->required();
+  shred->add_option("--practice", practice_id, "practice id")->required();
+  shred->add_option("--id", patient_id, "patient id")->required();
+  shred->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = Fail(err, ctx.status());
+      return;
+    }
+    Status s = (*ctx)->patients().Shred(practice_id, patient_id);
+    if (!s.ok()) {
+      result = Fail(err, s.code() == Code::kNotFound ? InvalidArgument("--id: no such patient")
+                                                     : s);
+      return;
+    }
+    out << "shredded " << patient_id << "\n";
+  });
+
+  // gen
+  auto* gen = cli.add_subcommand(
+      "gen", "Write synthetic French patients as NDJSON (FHIR Patient), for demos and benchmarks");
+  uint64_t gen_count = 1000;
+  uint64_t gen_seed = 1;
+  std::string gen_out = "-";
+  std::string gen_notes;
+  gen->add_option("--patients", gen_count, "number of patients")->check(CLI::Range(1, 20'000'000));
+  gen->add_option("--seed", gen_seed, "seed (same seed, same data)");
+  gen->add_option("--out", gen_out, "output file, - for stdout");
+  gen->add_option("--notes", gen_notes, "also write one note per patient as JSONL to this file");
+  gen->callback([&] {
+    app::Generator generator(gen_seed);
+    std::ofstream file;
+    std::ostream* o = &out;
+    if (gen_out != "-") {
+      file.open(gen_out, std::ios::binary | std::ios::trunc);
+      if (!file) {
+        result = Fail(err, InvalidArgument("--out: cannot write " + gen_out));
+        return;
+      }
+      o = &file;
+    }
+    std::ofstream notes_file;
+    if (!gen_notes.empty()) {
+      notes_file.open(gen_notes, std::ios::binary | std::ios::trunc);
+      if (!notes_file) {
+        result = Fail(err, InvalidArgument("--notes: cannot write " + gen_notes));
+        return;
+      }
+    }
+    const FieldGroupMask all = MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact) |
+                               MaskOf(FieldGroup::kInsurance);
+    for (uint64_t i = 0; i < gen_count; ++i) {
+      nlohmann::json j = api::PatientToFhir(generator.NextPatient(), all);
+      j.erase("id");
+      *o << j.dump() << "\n";
+      if (notes_file.is_open()) {
+        auto note = generator.NextNote();
+        notes_file << nlohmann::json{{"id", "gen-" + std::to_string(i + 1)}, {"text", note.text}}
+                          .dump()
+                   << "\n";
+      }
+    }
+    o->flush();
+    if (!*o) result = Fail(err, Internal("write failed"));
+  });
+
+  try {
+    std::vector<std::string> rest(args.rbegin(), args.rend() - 1);
+    cli.parse(rest);
+  } catch (const CLI::ParseError& e) {
+    // Help requests exit 0 with the help text; every other parse error is a usage error.
+    return cli.exit(e, out, err) == 0 ? kExitOk : kExitInput;
+  }
+  return result;
+}
+
+}  // namespace medvault::cli
