@@ -2,7 +2,7 @@
 # the strict warnings below apply to our code only.
 set(MEDVAULT_WARNINGS
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion
+    -Wcast-align -Wunused -Woverloaded-virtual -Wdouble-promotion
     -Wformat=2 -Wimplicit-fallthrough)
 if(MEDVAULT_WERROR)
   list(APPEND MEDVAULT_WARNINGS -Werror)

@@ -1,5 +1,7 @@
 #include "core/bytes.h"
 
+#include <cstring>
+
 namespace medvault {
 namespace {
 constexpr char kHex[] = "0123456789abcdef";
@@ -136,6 +138,13 @@ Result<Bytes> Base32Decode(std::string_view s) {
   return out;
 }
 
+void AppendBytes(Bytes* out, ByteView b) {
+  if (b.empty()) return;
+  const size_t start = out->size();
+  out->resize(start + b.size());
+  std::memcpy(out->data() + start, b.data(), b.size());
+}
+
 void PutU16(Bytes* out, uint16_t v) {
   out->push_back(static_cast<uint8_t>(v));
   out->push_back(static_cast<uint8_t>(v >> 8));
@@ -155,7 +164,7 @@ void PutVarint(Bytes* out, uint64_t v) {
 }
 void PutLengthPrefixed(Bytes* out, ByteView b) {
   PutVarint(out, b.size());
-  out->insert(out->end(), b.begin(), b.end());
+  AppendBytes(out, b);
 }
 
 bool ByteReader::ReadU8(uint8_t* v) {

@@ -30,6 +30,11 @@ Result<Bytes> Base64Decode(std::string_view s);
 std::string Base32Encode(ByteView b);
 Result<Bytes> Base32Decode(std::string_view s);
 
+// Appends raw bytes (resize + memcpy: GCC 12's -Wstringop-overflow misfires on vector::insert of
+// a char range in optimised builds).
+void AppendBytes(Bytes* out, ByteView b);
+inline void AppendBytes(Bytes* out, std::string_view s) { AppendBytes(out, AsBytes(s)); }
+
 // Little-endian fixed-width and varint appenders and readers for binary formats.
 void PutU16(Bytes* out, uint16_t v);
 void PutU32(Bytes* out, uint32_t v);

@@ -8,14 +8,14 @@ constexpr std::string_view kAdLabel = "medvault/envelope";
 
 void PutShortString(Bytes* out, std::string_view s) {
   out->push_back(static_cast<uint8_t>(s.size()));
-  out->insert(out->end(), s.begin(), s.end());
+  AppendBytes(out, s);
 }
 }  // namespace
 
 Bytes EnvelopeAssociatedData(const EnvelopeContext& ctx) {
   Bytes ad;
   ad.reserve(kAdLabel.size() + 8 + ctx.practice_id.size() + ctx.patient_id.size());
-  ad.insert(ad.end(), kAdLabel.begin(), kAdLabel.end());
+  AppendBytes(&ad, kAdLabel);
   ad.push_back(0);
   ad.push_back(kEnvelopeVersion);
   PutU32(&ad, ctx.key_version);

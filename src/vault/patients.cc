@@ -29,9 +29,13 @@ std::string FoldPhone(std::string_view phone) {
   for (char c : phone) {
     if (c >= '0' && c <= '9') digits.push_back(c);
   }
-  if (phone.starts_with("+33") && digits.size() == 11) return "0" + digits.substr(2);
-  if (digits.starts_with("0033") && digits.size() == 13) return "0" + digits.substr(4);
-  return digits;
+  size_t country_prefix = 0;
+  if (phone.starts_with("+33") && digits.size() == 11) country_prefix = 2;
+  if (digits.starts_with("0033") && digits.size() == 13) country_prefix = 4;
+  if (country_prefix == 0) return digits;
+  std::string national(1, '0');
+  national.append(digits, country_prefix, std::string::npos);
+  return national;
 }
 
 void Add(std::vector<store::IndexEntry>* out, const crypto::BlindIndexer& ix, IndexColumn col,

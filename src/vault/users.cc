@@ -11,7 +11,7 @@ constexpr size_t kTotpSecretSize = 20;  // 160 bits, RFC 4226's recommended leng
 Bytes TotpAd(const std::string& user_id) {
   Bytes ad = ToBytes("medvault/totp");
   ad.push_back(0);
-  ad.insert(ad.end(), user_id.begin(), user_id.end());
+  AppendBytes(&ad, user_id);
   return ad;
 }
 
