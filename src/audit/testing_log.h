@@ -58,4 +58,21 @@ class LogFixture {
   std::unique_ptr<AccessLog> log_;
 };
 
+// Appends SampleLeaf(from) .. SampleLeaf(to - 1) and waits until all are durable.
+inline void AppendMany(AccessLog& log, int from, int to) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  for (int i = from; i < to; ++i) {
+    log.AppendAsync(SampleLeaf(i), [&](Result<uint64_t> r) {
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      std::lock_guard<std::mutex> lock(mu);
+      ++done;
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done == to - from; }));
+}
+
 }  // namespace medvault::audit::testing

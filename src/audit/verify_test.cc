@@ -15,27 +15,11 @@ namespace medvault::audit {
 namespace {
 
 using testing::LogFixture;
+using testing::AppendMany;
 using testing::SampleLeaf;
 
 constexpr uint64_t kFirstCheckpoint = 300;
 constexpr uint64_t kLeaves = 1000;
-
-// Appends leaves [from, to) and waits until all are durable.
-void AppendMany(AccessLog& log, int from, int to) {
-  std::mutex mu;
-  std::condition_variable cv;
-  int done = 0;
-  for (int i = from; i < to; ++i) {
-    log.AppendAsync(SampleLeaf(i), [&](Result<uint64_t> r) {
-      ASSERT_TRUE(r.ok());
-      std::lock_guard<std::mutex> lock(mu);
-      ++done;
-      cv.notify_all();
-    });
-  }
-  std::unique_lock<std::mutex> lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return done == to - from; }));
-}
 
 // Runs SQL on the log database with the sqlite3 command-line shell, as an intruder would.
 void Tamper(const std::string& db, const std::string& sql) {
