@@ -1,0 +1,287 @@
+#include "notes/classifier.h"
+
+#include <hs/hs.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <tuple>
+#include <utility>
+
+#include "notes/normalize.h"
+#include "notes/propositions.h"
+
+namespace medvault::notes {
+
+struct Classifier::Database {
+  hs_database_t* handle = nullptr;
+  Database() = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() { hs_free_database(handle); }
+};
+
+namespace {
+
+std::atomic<std::size_t> next_serial{1};
+
+struct Match {
+  unsigned int id = 0;
+  std::size_t from = 0;  // folded offsets
+  std::size_t to = 0;
+
+  friend bool operator<(const Match& a, const Match& b) {
+    return std::tie(a.from, a.to, a.id) < std::tie(b.from, b.to, b.id);
+  }
+  friend bool operator==(const Match&, const Match&) = default;
+};
+
+// Per-thread working memory, so that Classify is const, lock-free and allocation-light.
+struct ThreadState {
+  hs_scratch_t* scratch = nullptr;
+  std::size_t scratch_serial = 0;  // the classifier the scratch was last sized for
+  FoldedText folded;
+  std::vector<Match> matches;
+
+  ThreadState() = default;
+  ThreadState(const ThreadState&) = delete;
+  ThreadState& operator=(const ThreadState&) = delete;
+  ~ThreadState() { hs_free_scratch(scratch); }
+};
+
+ThreadState& CurrentThreadState() {
+  thread_local ThreadState state;
+  return state;
+}
+
+int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
+            unsigned int /*flags*/, void* context) {
+  static_cast<std::vector<Match>*>(context)->push_back(
+      {id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
+  return 0;
+}
+
+bool Overlaps(const Match& a, const Match& b) { return a.from < b.to && b.from < a.to; }
+bool Contains(const Match& outer, const Match& inner) {
+  return outer.from <= inner.from && inner.to <= outer.to;
+}
+
+// Words allowed between the start of a clause and a relation word that opens it
+// ("sa mère ...", "ATCD familiaux : père ...").
+constexpr std::array<std::string_view, 24> kClauseOpeners = {
+    "sa",  "son",  "ses", "le",   "la",    "les",  "l",    "un",         "une",         "leur",
+    "leurs", "ma", "mon", "mes",  "des",   "du",   "chez", "et",         "atcd",        "atcds",
+    "antecedent", "antecedents", "familiaux", "fam"};
+
+bool OpensClause(std::string_view folded, std::size_t clause_begin, std::size_t cue_begin) {
+  std::size_t at = clause_begin;
+  while (at < cue_begin) {
+    if (!IsFoldedWordByte(folded[at])) {
+      ++at;
+      continue;
+    }
+    std::size_t end = at;
+    while (end < cue_begin && IsFoldedWordByte(folded[end])) ++end;
+    const std::string_view word = folded.substr(at, end - at);
+    if (std::find(kClauseOpeners.begin(), kClauseOpeners.end(), word) == kClauseOpeners.end()) {
+      return false;
+    }
+    at = end;
+  }
+  return true;
+}
+
+bool CueReaches(const Pattern& cue, const Match& at, const Match& mention, std::string_view folded,
+                const Propositions& propositions) {
+  // A cue inside a mention ("sans" of "sans-gêne") says nothing about it; a cue covering the
+  // whole mention ("apolitique") qualifies it, and so does one the mention's pattern took as
+  // leading context ("serait" of "serait bi").
+  if (Overlaps(at, mention) && !Contains(at, mention) && at.from > mention.from) return false;
+  const bool same_clause = propositions.clause(at.from) == propositions.clause(mention.from);
+  const bool same_sentence = propositions.sentence(at.from) == propositions.sentence(mention.from);
+  switch (cue.scope) {
+    case CueScope::kClauseForward:
+      return same_clause && at.from <= mention.from;
+    case CueScope::kSentenceForward:
+      return same_sentence && at.from <= mention.from;
+    case CueScope::kClauseBackward:
+      return same_clause && at.from >= mention.from;
+    case CueScope::kSentenceBackward:
+      return same_sentence && at.from >= mention.from;
+    case CueScope::kClause:
+      return same_clause;
+    case CueScope::kSentence:
+      return same_sentence;
+    case CueScope::kClauseOpening:
+      return same_clause && OpensClause(folded, propositions.clause_begin(at.from), at.from);
+    case CueScope::kWordsAfterCue:
+      return same_clause && at.to <= mention.from &&
+             CountWords(folded, at.to, mention.from) <= cue.words;
+    case CueScope::kWordsBeforeCue:
+      return same_clause && at.from >= mention.to &&
+             CountWords(folded, mention.to, at.from) <= cue.words;
+  }
+  return false;
+}
+
+bool HasLowerCaseAscii(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+}  // namespace
+
+Classifier::Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database,
+                       std::string source)
+    : patterns_(std::move(patterns)),
+      database_(std::move(database)),
+      source_(std::move(source)),
+      serial_(next_serial.fetch_add(1)) {}
+
+Classifier::~Classifier() = default;
+
+Result<std::unique_ptr<Classifier>> Classifier::Load(const std::optional<std::string>& directory) {
+  const std::optional<std::string> found = FindLexiconDirectory(directory);
+  if (!found) return FromTexts(EmbeddedLexicons(), "embedded");
+  MV_ASSIGN_OR_RETURN(const LexiconTexts texts, ReadLexiconDirectory(*found));
+  return FromTexts(texts, *found);
+}
+
+Result<std::unique_ptr<Classifier>> Classifier::FromTexts(const LexiconTexts& texts,
+                                                          std::string source) {
+  MV_ASSIGN_OR_RETURN(std::vector<Pattern> patterns, ParseLexicons(texts));
+  if (patterns.empty()) return InvalidArgument("lexicons hold no pattern");
+  std::vector<const char*> expressions;
+  std::vector<unsigned int> flags;
+  std::vector<unsigned int> ids;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    expressions.push_back(patterns[i].regex.c_str());
+    flags.push_back(HS_FLAG_SOM_LEFTMOST);
+    ids.push_back(static_cast<unsigned int>(i));
+  }
+  auto database = std::make_unique<Database>();
+  hs_compile_error_t* error = nullptr;
+  const hs_error_t compiled =
+      hs_compile_multi(expressions.data(), flags.data(), ids.data(),
+                       static_cast<unsigned int>(expressions.size()), HS_MODE_BLOCK, nullptr,
+                       &database->handle, &error);
+  if (compiled != HS_SUCCESS) {
+    std::string message = error != nullptr && error->message != nullptr ? error->message : "";
+    const int expression = error != nullptr ? error->expression : -1;
+    hs_free_compile_error(error);
+    if (expression >= 0 && static_cast<std::size_t>(expression) < patterns.size()) {
+      return InvalidArgument(patterns[static_cast<std::size_t>(expression)].origin +
+                             ": pattern rejected: " + message);
+    }
+    return Internal("cannot build the lexicon database: " + message);
+  }
+  return std::unique_ptr<Classifier>(
+      new Classifier(std::move(patterns), std::move(database), std::move(source)));
+}
+
+Classification Classifier::Classify(std::string_view utf8) const {
+  Classification result;
+  if (utf8.size() > kMaxTextBytes) {
+    utf8 = utf8.substr(0, kMaxTextBytes);
+    result.truncated = true;
+  }
+  ThreadState& state = CurrentThreadState();
+  Fold(utf8, false, &state.folded);
+  const std::string& folded = state.folded.text();
+
+  if (state.scratch_serial != serial_) {
+    // Grows the thread's scratch to fit this database; cannot fail short of memory exhaustion,
+    // which Hyperscan reports and we surface as "nothing classified" rather than crash.
+    if (hs_alloc_scratch(database_->handle, &state.scratch) != HS_SUCCESS) return result;
+    state.scratch_serial = serial_;
+  }
+  state.matches.clear();
+  if (hs_scan(database_->handle, folded.data(), static_cast<unsigned int>(folded.size()), 0,
+              state.scratch, OnMatch, &state.matches) != HS_SUCCESS) {
+    return result;
+  }
+  const auto is_term = [this](const Match& match) {
+    return patterns_[match.id].kind == PatternKind::kTerm;
+  };
+  if (std::none_of(state.matches.begin(), state.matches.end(), is_term)) return result;
+
+  // Something to report: now build the offset map (free for pure ASCII notes).
+  if (!state.folded.has_offsets()) Fold(utf8, true, &state.folded);
+  std::vector<Match>& matches = state.matches;
+  std::sort(matches.begin(), matches.end());
+  matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
+
+  std::vector<Match> guards;
+  std::vector<Match> cues;
+  std::vector<Match> mentions;
+  for (const Match& match : matches) {
+    const Pattern& pattern = patterns_[match.id];
+    if (pattern.kind == PatternKind::kGuard) guards.push_back(match);
+    if (pattern.kind == PatternKind::kCue) cues.push_back(match);
+  }
+  for (const Match& match : matches) {
+    const Pattern& pattern = patterns_[match.id];
+    if (pattern.kind != PatternKind::kTerm) continue;
+    if (pattern.upper_case_only) {
+      const std::size_t begin = state.folded.OriginalBegin(match.from);
+      const std::size_t end = state.folded.OriginalEnd(match.to);
+      if (HasLowerCaseAscii(utf8.substr(begin, end - begin))) continue;
+    }
+    const bool guarded = std::any_of(guards.begin(), guards.end(), [&](const Match& guard) {
+      const auto& only = patterns_[guard.id].category;
+      return Contains(guard, match) && (!only || *only == *pattern.category);
+    });
+    if (!guarded) mentions.push_back(match);
+  }
+  if (mentions.empty()) return result;
+
+  const Propositions propositions(folded);
+  std::array<bool, kCategoryCount> has_category{};
+  std::array<bool, kQualifierCount> has_qualifier{};
+  for (const Match& mention : mentions) {
+    const Category category = *patterns_[mention.id].category;
+    has_category[Index(category)] = true;
+    for (const Match& cue_match : cues) {
+      const Pattern& cue = patterns_[cue_match.id];
+      if (has_qualifier[Index(cue.qualifier)]) continue;
+      if (!CueReaches(cue, cue_match, mention, folded, propositions)) continue;
+      if (cue.qualifier == Qualifier::kAboutRelative) {
+        // "d'après sa mère" names who reports, not whom the mention is about.
+        const bool inside_hearsay = std::any_of(cues.begin(), cues.end(), [&](const Match& other) {
+          return patterns_[other.id].qualifier == Qualifier::kHearsay && Overlaps(other, cue_match);
+        });
+        if (inside_hearsay) continue;
+        // "mari violent", "vit avec sa compagne": the partner is the other party of the
+        // patient's own violence or sexual life, not its subject.
+        if (cue.partner &&
+            (category == Category::kViolence || category == Category::kSexualLife)) {
+          continue;
+        }
+      }
+      has_qualifier[Index(cue.qualifier)] = true;
+    }
+  }
+  for (const Category category : kAllCategories) {
+    if (has_category[Index(category)]) result.categories.push_back(category);
+  }
+  for (const Qualifier qualifier : kAllQualifiers) {
+    if (has_qualifier[Index(qualifier)]) result.qualifiers.push_back(qualifier);
+  }
+
+  for (const Match& mention : mentions) {
+    const Category category = *patterns_[mention.id].category;
+    const bool nested = std::any_of(mentions.begin(), mentions.end(), [&](const Match& other) {
+      return *patterns_[other.id].category == category && Contains(other, mention) &&
+             !(other.from == mention.from && other.to == mention.to);
+    });
+    if (nested) continue;
+    result.spans.push_back({state.folded.OriginalBegin(mention.from),
+                            state.folded.OriginalEnd(mention.to), category});
+  }
+  std::sort(result.spans.begin(), result.spans.end(), [](const Span& a, const Span& b) {
+    return std::tie(a.start, a.end, a.category) < std::tie(b.start, b.end, b.category);
+  });
+  result.spans.erase(std::unique(result.spans.begin(), result.spans.end()), result.spans.end());
+  return result;
+}
+
+}  // namespace medvault::notes

@@ -1,0 +1,85 @@
+#pragma once
+// The note classifier: tells which sensitive categories a free-text note reveals, how the mentions
+// are framed (negated, hypothetical, hearsay, about a relative) and where they are, so that the
+// stored note can be labelled and its author warned. Pipeline and rules: docs/notes-classifier.md.
+//
+// Thread-safety: a loaded Classifier is immutable; Classify may be called concurrently from any
+// number of threads. Each thread lazily allocates its own Hyperscan scratch space (thread_local),
+// which lives until the thread exits.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "notes/category.h"
+#include "notes/lexicon.h"
+
+namespace medvault::notes {
+
+// A mention of a category, as byte offsets [start, end) in the original UTF-8 text. For valid
+// UTF-8 input both offsets fall on character boundaries.
+struct Span {
+  std::size_t start = 0;
+  std::size_t end = 0;
+  Category category = Category::kHivSti;
+
+  friend bool operator==(const Span&, const Span&) = default;
+};
+
+struct Classification {
+  std::vector<Category> categories;   // distinct, in enum order
+  std::vector<Qualifier> qualifiers;  // distinct, in enum order; empty when no category
+  std::vector<Span> spans;            // sorted by start, then end, then category; no duplicates
+  // True when the text was longer than Classifier::kMaxTextBytes and only its head was read.
+  bool truncated = false;
+
+  bool sensitive() const { return !categories.empty(); }
+  friend bool operator==(const Classification&, const Classification&) = default;
+};
+
+class Classifier {
+ public:
+  // Longest text classified in one piece (Hyperscan scans at most 4 GiB; notes are far shorter).
+  static constexpr std::size_t kMaxTextBytes = std::size_t{1} << 30;
+
+  // Loads the lexicons from the first of: `directory`; $MEDVAULT_LEXICONS;
+  // <executable dir>/../data/lexicons; <executable dir>/../../data/lexicons;
+  // /usr/share/medvault/lexicons; and otherwise the copy embedded at build time.
+  // Errors: kNotFound when a chosen directory lacks a file; kInvalidArgument for a malformed
+  // line or a pattern Hyperscan rejects (message names file and line); kInternal if Hyperscan
+  // cannot build its database.
+  [[nodiscard]] static Result<std::unique_ptr<Classifier>> Load(
+      const std::optional<std::string>& directory = std::nullopt);
+
+  // Builds a classifier from lexicon texts held in memory (tests, embedded copy).
+  // Errors: as Load.
+  [[nodiscard]] static Result<std::unique_ptr<Classifier>> FromTexts(const LexiconTexts& texts,
+                                                                      std::string source);
+
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  // Classifies one note. Never fails: any bytes are accepted, invalid UTF-8 included (an invalid
+  // byte separates words). Deterministic: the same text always gives the same result.
+  Classification Classify(std::string_view utf8) const;
+
+  // Where the lexicons came from: a directory path, or "embedded".
+  const std::string& lexicon_source() const { return source_; }
+  std::size_t pattern_count() const { return patterns_.size(); }
+
+ private:
+  struct Database;
+  Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database, std::string source);
+
+  std::vector<Pattern> patterns_;  // indexed by Hyperscan pattern id
+  std::unique_ptr<Database> database_;
+  std::string source_;
+  std::size_t serial_;  // tells per-thread scratch space which database it was sized for
+};
+
+}  // namespace medvault::notes
