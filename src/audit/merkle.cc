@@ -4,6 +4,8 @@
 #include <bit>
 #include <string>
 
+#include "crypto/sha256_accel.h"
+
 namespace medvault::audit {
 namespace {
 
@@ -16,20 +18,14 @@ bool Lsb(uint64_t n) { return (n & 1) != 0; }
 
 }  // namespace
 
-Hash HashLeaf(ByteView entry) {
-  crypto::Sha256Hasher hasher;
-  const uint8_t prefix = kLeafPrefix;
-  hasher.Update(ByteView(&prefix, 1));
-  hasher.Update(entry);
-  return hasher.Finish();
-}
+Hash HashLeaf(ByteView entry) { return crypto::Sha256AccelPrefixed(kLeafPrefix, entry); }
 
 Hash HashChildren(const Hash& left, const Hash& right) {
   uint8_t buffer[1 + 2 * kHashSize];
   buffer[0] = kNodePrefix;
   std::copy(left.begin(), left.end(), buffer + 1);
   std::copy(right.begin(), right.end(), buffer + 1 + kHashSize);
-  return crypto::Sha256(ByteView(buffer, sizeof buffer));
+  return crypto::Sha256Accel(ByteView(buffer, sizeof buffer));
 }
 
 Hash EmptyRoot() { return crypto::Sha256(ByteView()); }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "crypto/sha256_accel.h"
 
 namespace medvault::audit {
 namespace {
@@ -145,6 +146,21 @@ TEST(MerkleTree, EveryProofOfSmallTreesVerifies) {
       EXPECT_TRUE(VerifyConsistency(old, size, roots[old], roots[size], proof).ok())
           << old << "->" << size;
     }
+  }
+}
+
+TEST(MerkleTree, AcceleratedSha256EqualsTheReferenceSha256) {
+  // FIPS 180-2 "abc".
+  EXPECT_EQ(HexEncode(crypto::Sha256Accel(AsBytes("abc"))),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  SeededRandom random(3);
+  for (size_t n : {0, 1, 55, 56, 64, 200, 510, 511, 512, 4000}) {
+    Bytes data(n);
+    random.Fill(data);
+    EXPECT_EQ(crypto::Sha256Accel(data), crypto::Sha256(data)) << n;
+    Bytes prefixed = {0x00};
+    prefixed.insert(prefixed.end(), data.begin(), data.end());
+    EXPECT_EQ(HashLeaf(data), crypto::Sha256(prefixed)) << n;
   }
 }
 

@@ -1,6 +1,7 @@
 #include "audit/verify.h"
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "audit/leaf.h"
@@ -174,16 +175,40 @@ Result<VerifyReport> Verify(store::LogStore& store, const crypto::PublicKey& log
   };
   check_checkpoints();
   std::vector<store::LogTileRow> completed;
+  // Reading the next chunk from the store and hashing the leaves of this one overlap: the store
+  // read runs on a second thread, and the leaf hashes are split between two threads.
+  auto read = [&store](uint64_t start, uint64_t n) { return store.ReadEntries(start, n); };
+  std::future<Result<std::vector<Bytes>>> next;
+  if (count > 0) next = std::async(std::launch::async, read, 0, std::min(kReadChunk, count));
+  std::vector<Hash> hashes;
   for (uint64_t start = 0; start < count;) {
     const uint64_t n = std::min(kReadChunk, count - start);
-    MV_ASSIGN_OR_RETURN(std::vector<Bytes> entries, ReadChunk(store, start, n, bad));
-    for (const Bytes& entry : entries) {
+    Result<std::vector<Bytes>> chunk = next.get();
+    if (start + n < count) {
+      next = std::async(std::launch::async, read, start + n, std::min(kReadChunk, count - start - n));
+    }
+    if (!chunk.ok() && chunk.status().code() == Code::kIntegrity) {
+      chunk = ReadChunk(store, start, n, bad);
+    }
+    if (!chunk.ok()) {
+      if (next.valid()) next.wait();
+      return chunk.status();
+    }
+    const std::vector<Bytes>& entries = *chunk;
+    hashes.resize(entries.size());
+    const size_t half = entries.size() / 2;
+    std::future<void> first_half = std::async(std::launch::async, [&] {
+      for (size_t i = 0; i < half; ++i) hashes[i] = HashLeaf(entries[i]);
+    });
+    for (size_t i = half; i < entries.size(); ++i) hashes[i] = HashLeaf(entries[i]);
+    first_half.get();
+    for (size_t k = 0; k < entries.size(); ++k) {
       const uint64_t index = builder.size();
-      if (!ParseEntryHeader(entry).ok()) {
+      if (!ParseEntryHeader(entries[k]).ok()) {
         bad.Note(index, "entry " + std::to_string(index) + " has a malformed header");
       }
       completed.clear();
-      builder.Append(HashLeaf(entry), &completed);
+      builder.Append(hashes[k], &completed);
       for (const store::LogTileRow& tile : completed) {
         MV_ASSIGN_OR_RETURN(std::optional<Bytes> stored, store.GetTile(tile.level, tile.index));
         if (stored) {
@@ -196,7 +221,10 @@ Result<VerifyReport> Verify(store::LogStore& store, const crypto::PublicKey& log
       }
       check_checkpoints();
     }
-    if (entries.size() < n) break;  // a missing entry: nothing after it can be placed
+    if (entries.size() < n) {  // a missing entry: nothing after it can be placed
+      if (next.valid()) next.wait();
+      break;
+    }
     start += n;
   }
   for (size_t i = next_checkpoint; i < checkpoints.size(); ++i) {

@@ -19,6 +19,8 @@
 //	troot N                     troot N HEX           (tlog.TreeHash)
 //	tilepath L N W              tilepath PATH          (C2SP form: tlog's path without "8/")
 //	note VKEY NOTE_BASE64       note ok TEXT_BASE64 | note fail MESSAGE
+//	bench N SIZE                bench N NANOSECONDS  (a fresh reference tree of N leaves of SIZE
+//	                            bytes: time to add them all and compute the root)
 //
 // Build with GO111MODULE=off and a GOPATH holding the Debian Go sources (tests/tools/ctmerkle/
 // build.sh). The cgo tree passes Go pointers inside Go memory to C, so run it with
@@ -34,6 +36,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	ct "github.com/google/certificate-transparency/go/merkletree"
 	"golang.org/x/mod/sumdb/note"
@@ -195,6 +198,21 @@ func main() {
 				continue
 			}
 			fmt.Fprintf(out, "note ok %s\n", base64.StdEncoding.EncodeToString([]byte(n.Text)))
+		case "bench":
+			n, size := num(f[1]), num(f[2])
+			data := make([]byte, size)
+			bench := ct.NewCPPMerkleTree()
+			start := time.Now()
+			for i := int64(0); i < n; i++ {
+				data[0], data[1], data[2] = byte(i), byte(i>>8), byte(i>>16)
+				bench.AddLeaf(data)
+			}
+			if _, err := bench.CurrentRoot(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			fmt.Fprintf(out, "bench %d %d\n", n, time.Since(start).Nanoseconds())
+			bench.DeletePeer()
 		default:
 			fmt.Fprintln(os.Stderr, "unknown command:", f[0])
 			os.Exit(2)
