@@ -8,6 +8,10 @@
 #include "api/fhir_patient.h"
 #include "app/generator.h"
 #include "app/import.h"
+#include "audit/verify.h"
+#include "notes/cli.h"
+#include "store/sqlite/sqlite_log_store.h"
+#include "app/serve.h"
 #include "app/vault_context.h"
 #include "core/status.h"
 
@@ -36,6 +40,19 @@ int Fail(std::ostream& err, const Status& s) {
 
 Result<std::unique_ptr<app::VaultContext>> OpenVault(const std::string& dir) {
   return app::VaultContext::Open(dir);
+}
+
+// Opens the vault's log store and its public key, then runs `body`.
+template <typename F>
+int WithLog(const std::string& dir, std::ostream& err, F body) {
+  auto ctx = OpenVault(dir);
+  if (!ctx.ok()) return Fail(err, ctx.status());
+  auto seed = (*ctx)->keyring().LogSigningSeed();
+  if (!seed.ok()) return Fail(err, seed.status());
+  const crypto::SigningKey key = crypto::SigningKey::FromSeed(*seed);
+  auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
+  if (!log.ok()) return Fail(err, log.status());
+  return body(**log, key.public_key());
 }
 
 }  // namespace
@@ -256,6 +273,50 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     o->flush();
     if (!*o) result = Fail(err, Internal("write failed"));
   });
+
+  // notes classify / eval
+  auto* notes_cmd = cli.add_subcommand("notes", "Note classifier");
+  notes_cmd->require_subcommand(1);
+  auto* classify = notes_cmd->add_subcommand(
+      "classify", "JSONL {id, text} on stdin → categories, qualifiers and spans on stdout");
+  classify->callback([&] { result = notes::RunClassifyJsonl(in, out, err); });
+  auto* eval = notes_cmd->add_subcommand("eval", "Score a labelled JSONL set; prints the table");
+  std::string eval_file;
+  eval->add_option("FILE", eval_file, "labelled JSONL (id, text, categories, qualifiers)")
+      ->required();
+  eval->callback([&] { result = notes::RunEval(eval_file, out, err); });
+
+  // audit verify / proof
+  auto* audit_cmd = cli.add_subcommand("audit", "The access log");
+  audit_cmd->require_subcommand(1);
+  auto* verify = audit_cmd->add_subcommand(
+      "verify", "Recompute the log from storage and check every checkpoint ever signed");
+  verify->add_option("--data", data_dir, "vault directory")->required();
+  verify->callback([&] {
+    result = WithLog(data_dir, err, [&](store::LogStore& log, const crypto::PublicKey& key) {
+      return audit::RunAuditVerify(log, key, out, err);
+    });
+  });
+  auto* proof = audit_cmd->add_subcommand("proof", "Print a verified inclusion or consistency proof");
+  audit::ProofRequest proof_request;
+  proof->add_option("--data", data_dir, "vault directory")->required();
+  proof->add_option("--index", proof_request.index, "entry index (inclusion proof)");
+  proof->add_option("--size", proof_request.size, "tree size (default: latest checkpoint)");
+  proof->add_option("--from", proof_request.from, "older tree size (consistency proof)");
+  proof->add_option("--to", proof_request.to, "newer tree size (consistency proof)");
+  proof->callback([&] {
+    result = WithLog(data_dir, err, [&](store::LogStore& log, const crypto::PublicKey& key) {
+      return audit::RunAuditProof(log, key, proof_request, out, err);
+    });
+  });
+
+  // serve
+  auto* serve = cli.add_subcommand("serve", "Serve the vault over HTTPS (or HTTP with --http)");
+  app::ServeOptions serve_options;
+  serve->add_option("--data", serve_options.data_dir, "vault directory")->required();
+  serve->add_option("--listen", serve_options.listen, "HOST:PORT (port 0: any free port)");
+  serve->add_flag("--http", serve_options.plain_http, "plain HTTP, for local tests only");
+  serve->callback([&] { result = app::RunServe(serve_options, out, err); });
 
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - 1);

@@ -1,6 +1,7 @@
 #include "vault/keyring.h"
 
 #include "crypto/aead.h"
+#include "crypto/hash.h"
 #include "crypto/master_key.h"
 
 namespace medvault::vault {
@@ -140,6 +141,11 @@ Result<std::shared_ptr<const PracticeKeys>> Keyring::Practice(const std::string&
   std::lock_guard<std::mutex> lock(mu_);
   practices_[practice_id] = keys;
   return std::shared_ptr<const PracticeKeys>(keys);
+}
+
+Result<crypto::SecretKey> Keyring::VaultAuditKey() {
+  MV_ASSIGN_OR_RETURN(auto system, SystemKey());
+  return crypto::DeriveSubkey(*system, 1, "mvauditv");
 }
 
 Result<std::shared_ptr<const crypto::SecretKey>> Keyring::SystemKey() {

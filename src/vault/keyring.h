@@ -47,6 +47,8 @@ class Keyring {
   Result<std::shared_ptr<const PracticeKeys>> Practice(const std::string& practice_id);
   // The seed of the access log's Ed25519 signing key (created by InitVault).
   Result<crypto::SecretKey> LogSigningSeed();
+  // The audit key of vault-wide events (security officers' logins): derived from the system key.
+  Result<crypto::SecretKey> VaultAuditKey();
   // The vault system key (seals TOTP secrets).
   Result<std::shared_ptr<const crypto::SecretKey>> SystemKey();
 

@@ -1,0 +1,105 @@
+#include "app/audit_wiring.h"
+
+#include "api/outcome.h"
+
+namespace medvault::app {
+namespace {
+
+audit::GuardDecision DecisionFromName(const std::string& name) {
+  if (name == "allow") return audit::GuardDecision::kAllow;
+  if (name == "log") return audit::GuardDecision::kLog;
+  if (name == "step_up") return audit::GuardDecision::kStepUp;
+  if (name == "contain_account") return audit::GuardDecision::kContainAccount;
+  if (name == "contain_source") return audit::GuardDecision::kContainSource;
+  if (name == "deny") return audit::GuardDecision::kDeny;
+  return audit::GuardDecision::kNone;
+}
+
+Code CodeFromHttp(uint16_t status) {
+  switch (status) {
+    case 200: case 201: case 204: return Code::kOk;
+    case 400: return Code::kInvalidArgument;
+    case 401: return Code::kUnauthenticated;
+    case 403: return Code::kPermissionDenied;
+    case 404: return Code::kNotFound;
+    case 409: return Code::kAlreadyExists;
+    case 423: return Code::kLocked;
+    case 429: return Code::kResourceExhausted;
+    case 503: return Code::kUnavailable;
+    default: return status < 400 ? Code::kOk : Code::kInternal;
+  }
+}
+
+}  // namespace
+
+Result<crypto::SecretKey> KeyringAuditKeys::AuditKey(const std::string& key_id) {
+  if (key_id == audit::kVaultKeyId) return keyring_.VaultAuditKey();
+  MV_ASSIGN_OR_RETURN(auto practice, keyring_.Practice(key_id));
+  return practice->audit.Clone();
+}
+
+audit::Leaf LeafFromRecord(const api::AccessRecord& rec) {
+  audit::Leaf leaf;
+  leaf.time = rec.time;
+  leaf.practice_id = rec.practice_id;
+  leaf.account = rec.login;
+  if (!rec.login.empty() && rec.action != "login.fail") leaf.role = rec.role;
+  leaf.session_id = ToBytes(rec.session_id);
+  leaf.source = rec.source_ip;
+  leaf.action = rec.action;
+  leaf.resource_type = rec.resource_type;
+  leaf.patient_ids = rec.patient_ids;
+  leaf.field_groups = rec.field_groups;
+  leaf.note_categories = rec.note_categories;
+  leaf.outcome = static_cast<uint16_t>(api::HttpStatusFor(rec.outcome));
+  leaf.decision = DecisionFromName(rec.guard_decision);
+  leaf.request_id = rec.request_id;
+  return leaf;
+}
+
+void AccessLogSink::Record(api::AccessRecord rec, std::function<void(Status)> on_durable) {
+  log_.AppendAsync(LeafFromRecord(rec), [done = std::move(on_durable)](Result<uint64_t> index) {
+    done(index.status());
+  });
+}
+
+Result<std::vector<api::AccessEventView>> LogAuditQuery::ForPatient(
+    const std::string& practice_id, const std::string& patient_id) {
+  std::vector<api::AccessEventView> out;
+  MV_ASSIGN_OR_RETURN(uint64_t size, store_.EntryCount());
+  constexpr uint64_t kChunk = 4096;
+  for (uint64_t start = 0; start < size; start += kChunk) {
+    MV_ASSIGN_OR_RETURN(auto entries, store_.ReadEntries(start, std::min(kChunk, size - start)));
+    for (const auto& entry : entries) {
+      MV_ASSIGN_OR_RETURN(audit::EntryHeader header, audit::ParseEntryHeader(entry));
+      if (!practice_id.empty() && header.key_id != practice_id) continue;
+      if (header.key_id == audit::kVaultKeyId) continue;
+      MV_ASSIGN_OR_RETURN(audit::Leaf leaf, audit::OpenLeaf(entry, keys_));
+      bool names_patient = false;
+      for (const auto& id : leaf.patient_ids) names_patient = names_patient || id == patient_id;
+      if (!names_patient) continue;
+      api::AccessEventView view;
+      view.time = leaf.time;
+      view.login = leaf.account;
+      view.role = leaf.role.value_or(Role::kPractitioner);
+      view.action = leaf.action;
+      view.field_groups = leaf.field_groups;
+      view.outcome = CodeFromHttp(leaf.outcome);
+      out.push_back(std::move(view));
+    }
+  }
+  return out;
+}
+
+api::Classification ClassifierAdapter::Classify(std::string_view text) {
+  const notes::Classification c = classifier_->Classify(text);
+  api::Classification out;
+  for (notes::Category cat : c.categories) out.categories.emplace_back(notes::CategoryId(cat));
+  for (notes::Qualifier q : c.qualifiers) out.qualifiers.emplace_back(notes::QualifierId(q));
+  for (const auto& span : c.spans) {
+    out.spans.push_back({span.start, span.end, std::string(notes::CategoryId(span.category))});
+  }
+  return out;
+}
+
+}  // namespace medvault::app

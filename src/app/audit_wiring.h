@@ -1,0 +1,62 @@
+#pragma once
+// Adapters between the API's hooks (api/hooks.h) and the real modules: the access log (audit/),
+// the keyring (audit keys) and the note classifier (notes/).
+// Thread-safety: all adapters are thread-safe.
+#include <memory>
+
+#include "api/hooks.h"
+#include "audit/access_log.h"
+#include "audit/leaf.h"
+#include "notes/classifier.h"
+#include "store/log_store.h"
+#include "vault/keyring.h"
+
+namespace medvault::app {
+
+// Practice audit keys come from the keyring; "vault" is the vault-wide audit key.
+class KeyringAuditKeys final : public audit::AuditKeyProvider {
+ public:
+  explicit KeyringAuditKeys(vault::Keyring& keyring) : keyring_(keyring) {}
+  Result<crypto::SecretKey> AuditKey(const std::string& key_id) override;
+
+ private:
+  vault::Keyring& keyring_;
+};
+
+audit::Leaf LeafFromRecord(const api::AccessRecord& rec);
+
+// Every access record becomes a leaf; the callback fires when the leaf's batch is durable.
+class AccessLogSink final : public api::AuditSink {
+ public:
+  explicit AccessLogSink(audit::AccessLog& log) : log_(log) {}
+  void Record(api::AccessRecord rec, std::function<void(Status)> on_durable) override;
+
+ private:
+  audit::AccessLog& log_;
+};
+
+// A patient's access history, read back from the log: every leaf of the practice (or of any
+// practice when practice_id is empty) naming the patient. A linear scan of the log.
+class LogAuditQuery final : public api::AuditQuery {
+ public:
+  LogAuditQuery(store::LogStore& store, audit::AuditKeyProvider& keys)
+      : store_(store), keys_(keys) {}
+  Result<std::vector<api::AccessEventView>> ForPatient(const std::string& practice_id,
+                                                       const std::string& patient_id) override;
+
+ private:
+  store::LogStore& store_;
+  audit::AuditKeyProvider& keys_;
+};
+
+class ClassifierAdapter final : public api::NoteClassifier {
+ public:
+  explicit ClassifierAdapter(std::unique_ptr<notes::Classifier> classifier)
+      : classifier_(std::move(classifier)) {}
+  api::Classification Classify(std::string_view text) override;
+
+ private:
+  std::unique_ptr<notes::Classifier> classifier_;
+};
+
+}  // namespace medvault::app

@@ -1,0 +1,106 @@
+#include "app/serve.h"
+
+#include <charconv>
+#include <iostream>
+#include <memory>
+
+#include "api/server.h"
+#include "app/audit_wiring.h"
+#include "app/vault_context.h"
+#include "audit/log_server.h"
+#include "store/sqlite/sqlite_log_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace medvault::app {
+namespace {
+
+Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("--listen: expected HOST:PORT");
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  unsigned value = 0;
+  const char* first = listen.data() + colon + 1;
+  const char* last = listen.data() + listen.size();
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc() || ptr != last || first == last || value > 65535) {
+    return InvalidArgument("--listen: invalid port");
+  }
+  *port = static_cast<uint16_t>(value);
+  return Status::Ok();
+}
+
+int Fail(std::ostream& err, const Status& s) {
+  err << "medvault: " << s.message() << "\n";
+  return s.code() == Code::kInternal || s.code() == Code::kUnavailable ? 2
+         : s.code() == Code::kIntegrity                               ? 3
+                                                                      : 1;
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) {
+  api::ServerConfig config;
+  if (Status s = ParseListen(options.listen, &config.host, &config.port); !s.ok()) {
+    return Fail(err, s);
+  }
+  auto ctx_or = VaultContext::Open(options.data_dir, options.clock);
+  if (!ctx_or.ok()) return Fail(err, ctx_or.status());
+  VaultContext& ctx = **ctx_or;
+  const Config& c = ctx.config();
+  config.plain_http = options.plain_http;
+  config.tls_cert_path = ctx.CertPath();
+  config.tls_key_path = ctx.TlsKeyPath();
+  config.threads = c.threads;
+  config.session_idle_seconds = c.session_idle_seconds;
+  config.session_absolute_seconds = c.session_absolute_seconds;
+  config.login_failures_per_account = c.login_failures_per_account;
+  config.login_failures_per_source = c.login_failures_per_source;
+  config.handle_signals = true;
+
+  auto log_store = store::OpenSqliteLogStore(ctx.LogPath());
+  if (!log_store.ok()) return Fail(err, log_store.status());
+  auto seed = ctx.keyring().LogSigningSeed();
+  if (!seed.ok()) return Fail(err, seed.status());
+  const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(*seed);
+  KeyringAuditKeys audit_keys(ctx.keyring());
+  audit::AccessLogOptions log_options;
+  log_options.origin = c.log_origin;
+  audit::AccessLog access_log(**log_store, audit_keys, log_key, ctx.clock(), ctx.random(),
+                              log_options);
+  if (Status s = access_log.Start(); !s.ok()) return Fail(err, s);
+
+  auto classifier = notes::Classifier::Load();
+  if (!classifier.ok()) return Fail(err, classifier.status());
+  ClassifierAdapter note_classifier(std::move(classifier).value());
+  AccessLogSink sink(access_log);
+  LogAuditQuery audit_query(**log_store, audit_keys);
+  api::PermissiveGuard guard;
+  store::LogStore& log_store_ref = **log_store;
+  const audit::NoteVerifier& verifier = access_log.verifier();
+
+  api::Services services{
+      ctx.data(), ctx.patients(), ctx.users(), ctx.notes(), ctx.clock(), ctx.random(), sink,
+      guard, note_classifier, audit_query,
+      [&](std::string_view path) -> Result<api::LogResponse> {
+        MV_ASSIGN_OR_RETURN(audit::LogResponse r,
+                            audit::ServeLogPath(log_store_ref, verifier, path));
+        return api::LogResponse{r.content_type, std::string(AsChars(r.body))};
+      },
+      nullptr};
+  api::Server server(std::move(services), config);
+  auto endpoint = server.Start();
+  if (!endpoint.ok()) return Fail(err, endpoint.status());
+  out << "listening on " << endpoint->ToString() << std::endl;
+  server.Wait();
+  // Every request has finished; the log drains what is queued and signs a final checkpoint.
+  access_log.Stop();
+  store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();
+  return 0;
+}
+
+}  // namespace medvault::app

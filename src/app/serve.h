@@ -1,0 +1,22 @@
+#pragma once
+// `medvault serve`: opens the vault, starts the access log (group commit, integrator) and the
+// HTTP(S) server, prints "listening on HOST:PORT" once ready, and runs until SIGTERM/SIGINT; then
+// in-flight requests finish and every acknowledged leaf is durable before it exits.
+#include <iosfwd>
+#include <string>
+
+#include "core/clock.h"
+
+namespace medvault::app {
+
+struct ServeOptions {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8443";
+  bool plain_http = false;
+  const Clock* clock = nullptr;  // null: the system clock
+};
+
+// Returns the process exit code (0 after a clean shutdown).
+int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace medvault::app
