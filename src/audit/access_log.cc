@@ -101,8 +101,10 @@ void AccessLog::AppendAsync(const Leaf& leaf, Callback on_durable) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (accepting_) {
+      // The writer waits only on an empty queue, so only the first push needs to wake it.
+      const bool was_empty = queue_.empty();
       queue_.push_back({std::move(entry).value(), std::move(on_durable)});
-      queue_cv_.notify_one();
+      if (was_empty) queue_cv_.notify_one();
       return;
     }
   }
@@ -140,16 +142,18 @@ void AccessLog::WriterLoop() {
     }
     Result<uint64_t> first = store_.AppendEntries(entries);
     if (first.ok()) {
+      const uint64_t end = *first + entries.size();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        durable_size_ = std::max(durable_size_, *first + entries.size());
+        durable_size_ = std::max(durable_size_, end);
+        durable_batches_.emplace_back(*first, std::move(entries));
       }
       integrate_cv_.notify_one();
       for (size_t i = 0; i < callbacks.size(); ++i) callbacks[i](*first + i);
     } else {
       for (Callback& callback : callbacks) callback(first.status());
     }
-    entries.clear();
+    entries = std::vector<Bytes>();
     callbacks.clear();
   }
 }
@@ -190,9 +194,16 @@ Status AccessLog::IntegrateAndSign() {
 
 Status AccessLog::IntegrateLocked(bool force_sign) {
   uint64_t target = 0;
+  std::deque<std::pair<uint64_t, std::vector<Bytes>>> batches;
   {
     std::lock_guard<std::mutex> lock(mu_);
     target = durable_size_;
+    batches.swap(durable_batches_);
+  }
+  // Batches handed over by the writer, in order; anything else is read back from the store.
+  for (const auto& [first, entries] : batches) {
+    if (first != builder_.size()) break;
+    for (const Bytes& e : entries) builder_.Append(HashLeaf(e), &unstored_tiles_);
   }
   while (builder_.size() < target) {
     const uint64_t start = builder_.size();

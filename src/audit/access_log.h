@@ -125,6 +125,9 @@ class AccessLog {
   uint64_t durable_size_ = 0;              // GUARDED_BY(mu_)
   uint64_t checkpoint_size_ = 0;           // GUARDED_BY(mu_)
   uint64_t integrated_size_ = 0;           // GUARDED_BY(mu_)
+  // Durable batches handed from the writer to the integrator, so that it need not read them
+  // back from the store: (index of the first entry, entries).
+  std::deque<std::pair<uint64_t, std::vector<Bytes>>> durable_batches_;  // GUARDED_BY(mu_)
   Status integrator_status_;               // GUARDED_BY(mu_)
   bool running_ = false;                   // only Start/Stop
 
