@@ -4,8 +4,9 @@ namespace medvault::notes {
 namespace {
 
 constexpr std::array<std::string_view, kCategoryCount> kCategoryIds = {
-    "hiv_sti",  "mental_health", "addiction", "sexual_life", "reproductive", "genetic", "violence",
-    "religion", "ethnic_origin", "political", "union",       "offence",      "subjective"};
+    "hiv_sti", "mental_health", "addiction", "sexual_life",   "reproductive",
+    "genetic", "violence",      "religion",  "ethnic_origin", "political",
+    "union",   "offence",       "subjective"};
 
 constexpr std::array<std::string_view, kQualifierCount> kQualifierIds = {
     "negated", "hypothetical", "hearsay", "about_relative"};

@@ -1,5 +1,6 @@
 #pragma once
-// Note categories and qualifiers, with the string ids of CONTRACT.md ("Field groups and categories").
+// Note categories and qualifiers, with the string ids of CONTRACT.md ("Field groups and
+// categories").
 //
 // Thread-safety: plain values and pure functions.
 
@@ -38,9 +39,9 @@ enum class Qualifier {
 inline constexpr std::size_t kQualifierCount = 4;
 
 inline constexpr std::array<Category, kCategoryCount> kAllCategories = {
-    Category::kHivSti,     Category::kMentalHealth, Category::kAddiction, Category::kSexualLife,
-    Category::kReproductive, Category::kGenetic,    Category::kViolence,  Category::kReligion,
-    Category::kEthnicOrigin, Category::kPolitical,  Category::kUnion,     Category::kOffence,
+    Category::kHivSti,       Category::kMentalHealth, Category::kAddiction, Category::kSexualLife,
+    Category::kReproductive, Category::kGenetic,      Category::kViolence,  Category::kReligion,
+    Category::kEthnicOrigin, Category::kPolitical,    Category::kUnion,     Category::kOffence,
     Category::kSubjective};
 
 inline constexpr std::array<Qualifier, kQualifierCount> kAllQualifiers = {

@@ -13,12 +13,20 @@
 
 namespace medvault::notes {
 
+// Two databases over the same patterns. The detector holds only the category terms, without
+// start-of-match tracking and stopping at the first match: most notes hold no term, and for them
+// this scan is the whole cost. The full database (terms, cues and guards, with match starts) runs
+// only on the notes the detector flags; start-of-match tracking makes it several times slower.
 struct Classifier::Database {
-  hs_database_t* handle = nullptr;
+  hs_database_t* detector = nullptr;
+  hs_database_t* full = nullptr;
   Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
-  ~Database() { hs_free_database(handle); }
+  ~Database() {
+    hs_free_database(detector);
+    hs_free_database(full);
+  }
 };
 
 namespace {
@@ -54,8 +62,44 @@ ThreadState& CurrentThreadState() {
   return state;
 }
 
-int OnMatch(unsigned int id, unsigned long long from, unsigned long long to,
-            unsigned int /*flags*/, void* context) {
+int StopAtFirstMatch(unsigned int /*id*/, unsigned long long /*from*/, unsigned long long /*to*/,
+                     unsigned int /*flags*/, void* /*context*/) {
+  return 1;
+}
+
+// Compiles `patterns` (those `keep` accepts) into a block-mode database with `flags`.
+Status Compile(const std::vector<Pattern>& patterns, bool (*keep)(const Pattern&),
+               unsigned int flags, hs_database_t** database) {
+  std::vector<const char*> expressions;
+  std::vector<unsigned int> all_flags;
+  std::vector<unsigned int> ids;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    if (!keep(patterns[i])) continue;
+    expressions.push_back(patterns[i].regex.c_str());
+    all_flags.push_back(flags);
+    ids.push_back(static_cast<unsigned int>(i));
+  }
+  if (expressions.empty()) return InvalidArgument("lexicons hold no category term");
+  hs_compile_error_t* error = nullptr;
+  const hs_error_t compiled = hs_compile_multi(expressions.data(), all_flags.data(), ids.data(),
+                                               static_cast<unsigned int>(expressions.size()),
+                                               HS_MODE_BLOCK, nullptr, database, &error);
+  if (compiled == HS_SUCCESS) return Status::Ok();
+  const std::string message = error != nullptr && error->message != nullptr ? error->message : "";
+  const int expression = error != nullptr ? error->expression : -1;
+  hs_free_compile_error(error);
+  if (expression >= 0 && static_cast<std::size_t>(expression) < ids.size()) {
+    return InvalidArgument(patterns[ids[static_cast<std::size_t>(expression)]].origin +
+                           ": pattern rejected: " + message);
+  }
+  return Internal("cannot build the lexicon database: " + message);
+}
+
+bool AnyPattern(const Pattern& /*pattern*/) { return true; }
+bool IsTerm(const Pattern& pattern) { return pattern.kind == PatternKind::kTerm; }
+
+int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, unsigned int /*flags*/,
+            void* context) {
   static_cast<std::vector<Match>*>(context)->push_back(
       {id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
   return 0;
@@ -69,9 +113,9 @@ bool Contains(const Match& outer, const Match& inner) {
 // Words allowed between the start of a clause and a relation word that opens it
 // ("sa mère ...", "ATCD familiaux : père ...").
 constexpr std::array<std::string_view, 24> kClauseOpeners = {
-    "sa",  "son",  "ses", "le",   "la",    "les",  "l",    "un",         "une",         "leur",
-    "leurs", "ma", "mon", "mes",  "des",   "du",   "chez", "et",         "atcd",        "atcds",
-    "antecedent", "antecedents", "familiaux", "fam"};
+    "sa",   "son",  "ses",   "le",    "la",         "les",         "l",         "un",
+    "une",  "leur", "leurs", "ma",    "mon",        "mes",         "des",       "du",
+    "chez", "et",   "atcd",  "atcds", "antecedent", "antecedents", "familiaux", "fam"};
 
 bool OpensClause(std::string_view folded, std::size_t clause_begin, std::size_t cue_begin) {
   std::size_t at = clause_begin;
@@ -149,31 +193,9 @@ Result<std::unique_ptr<Classifier>> Classifier::Load(const std::optional<std::st
 Result<std::unique_ptr<Classifier>> Classifier::FromTexts(const LexiconTexts& texts,
                                                           std::string source) {
   MV_ASSIGN_OR_RETURN(std::vector<Pattern> patterns, ParseLexicons(texts));
-  if (patterns.empty()) return InvalidArgument("lexicons hold no pattern");
-  std::vector<const char*> expressions;
-  std::vector<unsigned int> flags;
-  std::vector<unsigned int> ids;
-  for (std::size_t i = 0; i < patterns.size(); ++i) {
-    expressions.push_back(patterns[i].regex.c_str());
-    flags.push_back(HS_FLAG_SOM_LEFTMOST);
-    ids.push_back(static_cast<unsigned int>(i));
-  }
   auto database = std::make_unique<Database>();
-  hs_compile_error_t* error = nullptr;
-  const hs_error_t compiled =
-      hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                       static_cast<unsigned int>(expressions.size()), HS_MODE_BLOCK, nullptr,
-                       &database->handle, &error);
-  if (compiled != HS_SUCCESS) {
-    std::string message = error != nullptr && error->message != nullptr ? error->message : "";
-    const int expression = error != nullptr ? error->expression : -1;
-    hs_free_compile_error(error);
-    if (expression >= 0 && static_cast<std::size_t>(expression) < patterns.size()) {
-      return InvalidArgument(patterns[static_cast<std::size_t>(expression)].origin +
-                             ": pattern rejected: " + message);
-    }
-    return Internal("cannot build the lexicon database: " + message);
-  }
+  MV_RETURN_IF_ERROR(Compile(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST, &database->full));
+  MV_RETURN_IF_ERROR(Compile(patterns, IsTerm, HS_FLAG_SINGLEMATCH, &database->detector));
   return std::unique_ptr<Classifier>(
       new Classifier(std::move(patterns), std::move(database), std::move(source)));
 }
@@ -191,12 +213,21 @@ Classification Classifier::Classify(std::string_view utf8) const {
   if (state.scratch_serial != serial_) {
     // Grows the thread's scratch to fit this database; cannot fail short of memory exhaustion,
     // which Hyperscan reports and we surface as "nothing classified" rather than crash.
-    if (hs_alloc_scratch(database_->handle, &state.scratch) != HS_SUCCESS) return result;
+    if (hs_alloc_scratch(database_->detector, &state.scratch) != HS_SUCCESS ||
+        hs_alloc_scratch(database_->full, &state.scratch) != HS_SUCCESS) {
+      return result;
+    }
     state.scratch_serial = serial_;
   }
+  const auto folded_size = static_cast<unsigned int>(folded.size());
+  // HS_SCAN_TERMINATED means the detector found a term; HS_SUCCESS means there is none.
+  if (hs_scan(database_->detector, folded.data(), folded_size, 0, state.scratch, StopAtFirstMatch,
+              nullptr) != HS_SCAN_TERMINATED) {
+    return result;
+  }
   state.matches.clear();
-  if (hs_scan(database_->handle, folded.data(), static_cast<unsigned int>(folded.size()), 0,
-              state.scratch, OnMatch, &state.matches) != HS_SUCCESS) {
+  if (hs_scan(database_->full, folded.data(), folded_size, 0, state.scratch, OnMatch,
+              &state.matches) != HS_SUCCESS) {
     return result;
   }
   const auto is_term = [this](const Match& match) {
@@ -252,8 +283,7 @@ Classification Classifier::Classify(std::string_view utf8) const {
         if (inside_hearsay) continue;
         // "mari violent", "vit avec sa compagne": the partner is the other party of the
         // patient's own violence or sexual life, not its subject.
-        if (cue.partner &&
-            (category == Category::kViolence || category == Category::kSexualLife)) {
+        if (cue.partner && (category == Category::kViolence || category == Category::kSexualLife)) {
           continue;
         }
       }
@@ -274,8 +304,8 @@ Classification Classifier::Classify(std::string_view utf8) const {
              !(other.from == mention.from && other.to == mention.to);
     });
     if (nested) continue;
-    result.spans.push_back({state.folded.OriginalBegin(mention.from),
-                            state.folded.OriginalEnd(mention.to), category});
+    result.spans.push_back(
+        {state.folded.OriginalBegin(mention.from), state.folded.OriginalEnd(mention.to), category});
   }
   std::sort(result.spans.begin(), result.spans.end(), [](const Span& a, const Span& b) {
     return std::tie(a.start, a.end, a.category) < std::tie(b.start, b.end, b.category);

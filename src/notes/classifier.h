@@ -5,7 +5,8 @@
 //
 // Thread-safety: a loaded Classifier is immutable; Classify may be called concurrently from any
 // number of threads. Each thread lazily allocates its own Hyperscan scratch space (thread_local),
-// which lives until the thread exits.
+// which lives until the thread exits. Classify is not reentrant within one thread (it is never
+// called from inside itself).
 
 #include <cstddef>
 #include <memory>
@@ -58,14 +59,16 @@ class Classifier {
   // Builds a classifier from lexicon texts held in memory (tests, embedded copy).
   // Errors: as Load.
   [[nodiscard]] static Result<std::unique_ptr<Classifier>> FromTexts(const LexiconTexts& texts,
-                                                                      std::string source);
+                                                                     std::string source);
 
   ~Classifier();
   Classifier(const Classifier&) = delete;
   Classifier& operator=(const Classifier&) = delete;
 
   // Classifies one note. Never fails: any bytes are accepted, invalid UTF-8 included (an invalid
-  // byte separates words). Deterministic: the same text always gives the same result.
+  // byte separates words). Deterministic: the same text always gives the same result. Should
+  // Hyperscan fail at run time (out of memory for the scratch space), the note is reported as
+  // having no category rather than the process aborting.
   Classification Classify(std::string_view utf8) const;
 
   // Where the lexicons came from: a directory path, or "embedded".

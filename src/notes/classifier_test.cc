@@ -26,8 +26,12 @@ const Classifier& Shared() {
   return *classifier;
 }
 
-std::vector<Category> Categories(std::string_view text) { return Shared().Classify(text).categories; }
-std::vector<Qualifier> Qualifiers(std::string_view text) { return Shared().Classify(text).qualifiers; }
+std::vector<Category> Categories(std::string_view text) {
+  return Shared().Classify(text).categories;
+}
+std::vector<Qualifier> Qualifiers(std::string_view text) {
+  return Shared().Classify(text).qualifiers;
+}
 
 TEST(Classifier, OrdinaryHealthDataGetsNoCategory) {
   EXPECT_THAT(Categories("Diabète de type 2, HbA1c 7,4 %, Metformine 850 x2/j"), IsEmpty());
@@ -45,7 +49,8 @@ TEST(Classifier, EachCategoryIsRecognisedOnGeneralExamples) {
               ElementsAre(Category::kAddiction));
   EXPECT_THAT(Categories("vit avec son compagnon depuis 10 ans, homosexuel assumé"),
               ElementsAre(Category::kSexualLife));
-  EXPECT_THAT(Categories("2e tentative d'ICSI prévue en avril"), ElementsAre(Category::kReproductive));
+  EXPECT_THAT(Categories("2e tentative d'ICSI prévue en avril"),
+              ElementsAre(Category::kReproductive));
   EXPECT_THAT(Categories("syndrome de Lynch confirmé, coloscopie annuelle"),
               ElementsAre(Category::kGenetic));
   EXPECT_THAT(Categories("battue par son ex-compagnon, certificat remis"),
@@ -96,7 +101,8 @@ TEST(Classifier, ReportedMentionsAreHearsay) {
 TEST(Classifier, MentionsOpenedByARelationAreAboutARelative) {
   EXPECT_THAT(Qualifiers("sa soeur schizophrène vit chez elle"),
               ElementsAre(Qualifier::kAboutRelative));
-  EXPECT_THAT(Qualifiers("mucoviscidose chez le frère aîné"), ElementsAre(Qualifier::kAboutRelative));
+  EXPECT_THAT(Qualifiers("mucoviscidose chez le frère aîné"),
+              ElementsAre(Qualifier::kAboutRelative));
 }
 
 TEST(Classifier, RelationNamedAsTheSourceIsNotAboutARelative) {

@@ -1,9 +1,8 @@
 #include "notes/cli.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
 namespace medvault::notes {
@@ -26,7 +25,8 @@ std::string ClassificationLine(const nlohmann::json& id, const Classification& r
   OrderedJson line;
   line["id"] = id;
   line["categories"] = OrderedJson::array();
-  for (const Category category : result.categories) line["categories"].push_back(CategoryId(category));
+  for (const Category category : result.categories)
+    line["categories"].push_back(CategoryId(category));
   line["qualifiers"] = OrderedJson::array();
   for (const Qualifier qualifier : result.qualifiers) {
     line["qualifiers"].push_back(QualifierId(qualifier));

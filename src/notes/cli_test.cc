@@ -2,10 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,17 +37,19 @@ std::vector<nlohmann::json> RunJsonl(const std::string& input) {
 }
 
 TEST(ClassifyJsonl, GoodLinesGiveCategoriesQualifiersAndSpans) {
-  const auto lines = RunJsonlRaw(R"({"id": "n1", "text": "pas de VIH"})" "\n"
-                                 R"({"id": "n2", "text": "genou douloureux"})" "\n");
+  const auto lines = RunJsonlRaw(R"({"id": "n1", "text": "pas de VIH"})"
+                                 "\n"
+                                 R"({"id": "n2", "text": "genou douloureux"})"
+                                 "\n");
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0],
-            R"({"id":"n1","categories":["hiv_sti"],"qualifiers":["negated"],)"
-            R"("spans":[{"start":7,"end":10,"category":"hiv_sti"}]})");
+  EXPECT_EQ(lines[0], R"({"id":"n1","categories":["hiv_sti"],"qualifiers":["negated"],)"
+                      R"("spans":[{"start":7,"end":10,"category":"hiv_sti"}]})");
   EXPECT_EQ(lines[1], R"({"id":"n2","categories":[],"qualifiers":[],"spans":[]})");
 }
 
 TEST(ClassifyJsonl, OffsetsCountBytesOfTheOriginalUtf8) {
-  const auto lines = RunJsonl(R"({"id": "n", "text": "Mère très éthylique"})" "\n");
+  const auto lines = RunJsonl(R"({"id": "n", "text": "Mère très éthylique"})"
+                              "\n");
   ASSERT_EQ(lines.size(), 1u);
   const auto& span = lines[0]["spans"][0];
   EXPECT_EQ(span["start"], 12);  // "Mère " is 6 bytes, "très " 6 more
@@ -55,11 +57,15 @@ TEST(ClassifyJsonl, OffsetsCountBytesOfTheOriginalUtf8) {
 }
 
 TEST(ClassifyJsonl, BadLineGetsAnErrorAndTheRestContinuesInOrder) {
-  const auto lines = RunJsonl(R"({"id": "a", "text": "OH chronique"})" "\n"
+  const auto lines = RunJsonl(R"({"id": "a", "text": "OH chronique"})"
+                              "\n"
                               "{not json: VIH}\n"
-                              R"({"id": "c", "text": 42})" "\n"
-                              R"(["text"])" "\n"
-                              R"({"id": "e", "text": "RAS"})" "\n");
+                              R"({"id": "c", "text": 42})"
+                              "\n"
+                              R"(["text"])"
+                              "\n"
+                              R"({"id": "e", "text": "RAS"})"
+                              "\n");
   ASSERT_EQ(lines.size(), 5u);
   EXPECT_EQ(lines[0]["id"], "a");
   EXPECT_EQ(lines[1]["line"], 2);
@@ -74,7 +80,10 @@ TEST(ClassifyJsonl, BadLineGetsAnErrorAndTheRestContinuesInOrder) {
 }
 
 TEST(ClassifyJsonl, BlankLinesAreSkippedButCounted) {
-  const auto lines = RunJsonl("\n" R"({"id": "a", "text": "x"})" "\n\n{\n");
+  const auto lines = RunJsonl(
+      "\n"
+      R"({"id": "a", "text": "x"})"
+      "\n\n{\n");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["id"], "a");
   EXPECT_EQ(lines[1]["line"], 4);
@@ -87,7 +96,8 @@ TEST(ClassifyJsonl, InvalidUtf8InsideJsonIsAnErrorLine) {
 }
 
 TEST(ClassifyJsonl, MissingIdIsCopiedAsNull) {
-  const auto lines = RunJsonl(R"({"text": "x"})" "\n");
+  const auto lines = RunJsonl(R"({"text": "x"})"
+                              "\n");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_TRUE(lines[0]["id"].is_null());
 }
@@ -102,8 +112,10 @@ TEST(Eval, UnreadableFileExitsOneWithAMessage) {
 TEST(Eval, MalformedEntryNamesItsLine) {
   testing::TempDir dir;
   const std::string path = dir.Sub("bad.jsonl");
-  std::ofstream(path) << R"({"text": "x", "categories": [], "qualifiers": []})" "\n"
-                      << R"({"text": "x", "categories": ["unknown"], "qualifiers": []})" "\n";
+  std::ofstream(path) << R"({"text": "x", "categories": [], "qualifiers": []})"
+                         "\n"
+                      << R"({"text": "x", "categories": ["unknown"], "qualifiers": []})"
+                         "\n";
   std::ostringstream out;
   std::ostringstream err;
   EXPECT_EQ(RunEval(path, out, err), 1);
@@ -111,10 +123,12 @@ TEST(Eval, MalformedEntryNamesItsLine) {
 }
 
 TEST(Eval, ScoresASmallLabelledFile) {
-  std::istringstream labelled(
-      R"({"text": "VIH+", "categories": ["hiv_sti"], "qualifiers": []})" "\n"
-      R"({"text": "genou", "categories": [], "qualifiers": []})" "\n"
-      R"({"text": "genou", "categories": ["genetic"], "qualifiers": []})" "\n");
+  std::istringstream labelled(R"({"text": "VIH+", "categories": ["hiv_sti"], "qualifiers": []})"
+                              "\n"
+                              R"({"text": "genou", "categories": [], "qualifiers": []})"
+                              "\n"
+                              R"({"text": "genou", "categories": ["genetic"], "qualifiers": []})"
+                              "\n");
   auto classifier = Classifier::Load(testing::SourceDir() + "/data/lexicons");
   ASSERT_TRUE(classifier.ok());
   auto report = Evaluate(**classifier, labelled);

@@ -39,7 +39,7 @@ enum class PatternKind { kTerm, kCue, kGuard };
 // One compiled line of a lexicon file.
 struct Pattern {
   PatternKind kind = PatternKind::kTerm;
-  std::string regex;  // Hyperscan syntax, over folded text
+  std::string regex;   // Hyperscan syntax, over folded text
   std::string origin;  // "file:line", for error messages
   // kTerm: the category revealed. kGuard: the only category it suppresses, if any.
   std::optional<Category> category;
@@ -65,7 +65,8 @@ const LexiconTexts& EmbeddedLexicons();
 // <executable dir>/../../data/lexicons; /usr/share/medvault/lexicons that exists as a directory
 // (the explicit and environment choices are returned even when absent, so that reading them
 // reports the mistake). nullopt when none applies: the embedded copy is then used.
-std::optional<std::string> FindLexiconDirectory(const std::optional<std::string>& explicit_directory);
+std::optional<std::string> FindLexiconDirectory(
+    const std::optional<std::string>& explicit_directory);
 
 // Turns one line into a pattern. Returns nullopt for blank and comment lines.
 // Errors: kInvalidArgument naming `origin` for a malformed line.

@@ -92,30 +92,71 @@ FoldedChar Ascii(std::string_view ascii) {
 // plain keyboard would hold; checked before utf8proc so the result does not depend on its tables.
 bool FoldTypography(char32_t code_point, FoldedChar* folded) {
   switch (code_point) {
-    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x2035:
-    case 0x02BC: case 0x02B9: case 0x00B4: case 0xFF07:
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x2032:
+    case 0x2035:
+    case 0x02BC:
+    case 0x02B9:
+    case 0x00B4:
+    case 0xFF07:
       *folded = Ascii("'");
       return true;
-    case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x00AB: case 0x00BB:
-    case 0x2033: case 0x2039: case 0x203A: case 0xFF02:
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x00AB:
+    case 0x00BB:
+    case 0x2033:
+    case 0x2039:
+    case 0x203A:
+    case 0xFF02:
       *folded = Ascii("\"");
       return true;
-    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015:
-    case 0x2212: case 0x2043: case 0xFE58: case 0xFE63: case 0xFF0D:
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2014:
+    case 0x2015:
+    case 0x2212:
+    case 0x2043:
+    case 0xFE58:
+    case 0xFE63:
+    case 0xFF0D:
       *folded = Ascii("-");
       return true;
-    case 0x00A0: case 0x2000: case 0x2001: case 0x2002: case 0x2003: case 0x2004:
-    case 0x2005: case 0x2006: case 0x2007: case 0x2008: case 0x2009: case 0x200A:
-    case 0x202F: case 0x205F: case 0x3000:
+    case 0x00A0:
+    case 0x2000:
+    case 0x2001:
+    case 0x2002:
+    case 0x2003:
+    case 0x2004:
+    case 0x2005:
+    case 0x2006:
+    case 0x2007:
+    case 0x2008:
+    case 0x2009:
+    case 0x200A:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       *folded = Ascii(" ");
       return true;
-    case 0x2028: case 0x2029: case 0x0085:
+    case 0x2028:
+    case 0x2029:
+    case 0x0085:
       *folded = Ascii("\n");
       return true;
-    case 0x0152: case 0x0153:
+    case 0x0152:
+    case 0x0153:
       *folded = Ascii("oe");
       return true;
-    case 0x00C6: case 0x00E6:
+    case 0x00C6:
+    case 0x00E6:
       *folded = Ascii("ae");
       return true;
     case 0x2026:
@@ -143,12 +184,12 @@ FoldedChar FoldCodePoint(char32_t code_point) {
   constexpr std::size_t kMaxDecomposition = 32;
   std::array<utf8proc_int32_t, kMaxDecomposition> decomposed{};
   int boundclass = UTF8PROC_BOUNDCLASS_START;
-  const auto options = static_cast<utf8proc_option_t>(
-      UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
-      UTF8PROC_IGNORE | UTF8PROC_LUMP);
-  const utf8proc_ssize_t count =
-      utf8proc_decompose_char(static_cast<utf8proc_int32_t>(code_point), decomposed.data(),
-                              static_cast<utf8proc_ssize_t>(decomposed.size()), options, &boundclass);
+  const auto options =
+      static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                     UTF8PROC_STRIPMARK | UTF8PROC_IGNORE | UTF8PROC_LUMP);
+  const utf8proc_ssize_t count = utf8proc_decompose_char(
+      static_cast<utf8proc_int32_t>(code_point), decomposed.data(),
+      static_cast<utf8proc_ssize_t>(decomposed.size()), options, &boundclass);
   if (count < 0 || static_cast<std::size_t>(count) > decomposed.size()) {
     AppendOriginalBytes(code_point, &folded);
     return folded;

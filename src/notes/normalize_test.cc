@@ -41,12 +41,16 @@ TEST(Fold, LigaturesExpand) {
 TEST(Fold, TypographicQuotesDashesAndSpacesBecomeAscii) {
   // d’après « VIH » – 12 € with a narrow no-break space before the colon
   const std::string text =
-      "d\xE2\x80\x99" "apr\xC3\xA8s \xC2\xAB" "VIH\xC2\xBB \xE2\x80\x93 x\xE2\x80\xAF:";
+      "d\xE2\x80\x99"
+      "apr\xC3\xA8s \xC2\xAB"
+      "VIH\xC2\xBB \xE2\x80\x93 x\xE2\x80\xAF:";
   EXPECT_EQ(Folded(text), "d'apres \"vih\" - x :");
 }
 
 TEST(Fold, InvalidBytesBecomeSeparatorsAndMapBack) {
-  const std::string text = "VIH\xFF" "OH\xC3";  // a stray byte and a truncated sequence
+  const std::string text =
+      "VIH\xFF"
+      "OH\xC3";  // a stray byte and a truncated sequence
   FoldedText folded;
   Fold(text, true, &folded);
   EXPECT_EQ(folded.text(), "vih oh ");

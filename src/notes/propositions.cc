@@ -7,8 +7,8 @@ namespace {
 
 // Words that end with a dot without ending the sentence: titles and usual note abbreviations.
 constexpr std::array<std::string_view, 16> kAbbreviations = {
-    "dr", "pr", "mme", "mlle", "mr", "st", "ste", "cf", "ex", "env", "vs", "pat", "tel", "ttt",
-    "cs", "atcd"};
+    "dr", "pr",  "mme", "mlle", "mr",  "st",  "ste", "cf",
+    "ex", "env", "vs",  "pat",  "tel", "ttt", "cs",  "atcd"};
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
