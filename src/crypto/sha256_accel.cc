@@ -1,35 +1,55 @@
 #include "crypto/sha256_accel.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
-#include <algorithm>
-#include <vector>
+#include <cstdlib>
 
 namespace medvault::crypto {
 namespace {
 
-constexpr size_t kStackBuffer = 512;
+// OpenSSL's one-shot SHA256() looks the algorithm up (under a lock) on every call; fetching it
+// once and keeping one digest context per thread avoids that.
+const EVP_MD* Sha256Algorithm() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // lives for the process
+  if (md == nullptr) std::abort();
+  return md;
+}
 
-}  // namespace
+class ThreadContext {
+ public:
+  ThreadContext() : ctx_(EVP_MD_CTX_new()) {
+    if (ctx_ == nullptr) std::abort();
+  }
+  ~ThreadContext() { EVP_MD_CTX_free(ctx_); }
+  ThreadContext(const ThreadContext&) = delete;
+  ThreadContext& operator=(const ThreadContext&) = delete;
+  EVP_MD_CTX* get() { return ctx_; }
 
-Digest32 Sha256Accel(ByteView data) {
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+Digest32 Digest(ByteView prefix, ByteView data) {
+  thread_local ThreadContext context;
+  EVP_MD_CTX* ctx = context.get();
   Digest32 out{};
-  SHA256(data.data(), data.size(), out.data());
+  unsigned int size = 0;
+  // These calls fail only on allocation failure or a broken OpenSSL: a broken invariant.
+  if (EVP_DigestInit_ex(ctx, Sha256Algorithm(), nullptr) != 1 ||
+      (!prefix.empty() && EVP_DigestUpdate(ctx, prefix.data(), prefix.size()) != 1) ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &size) != 1 || size != out.size()) {
+    std::abort();
+  }
   return out;
 }
 
+}  // namespace
+
+Digest32 Sha256Accel(ByteView data) { return Digest(ByteView(), data); }
+
 Digest32 Sha256AccelPrefixed(uint8_t prefix, ByteView data) {
-  // The one-shot call needs one contiguous buffer; entries are small, so a stack copy is cheap.
-  if (data.size() < kStackBuffer) {
-    uint8_t buffer[kStackBuffer];
-    buffer[0] = prefix;
-    std::copy(data.begin(), data.end(), buffer + 1);
-    return Sha256Accel(ByteView(buffer, data.size() + 1));
-  }
-  std::vector<uint8_t> buffer(data.size() + 1);
-  buffer[0] = prefix;
-  std::copy(data.begin(), data.end(), buffer.begin() + 1);
-  return Sha256Accel(buffer);
+  return Digest(ByteView(&prefix, 1), data);
 }
 
 }  // namespace medvault::crypto
