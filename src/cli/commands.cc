@@ -7,6 +7,7 @@
 
 #include "api/fhir_patient.h"
 #include "app/generator.h"
+#include "app/demo.h"
 #include "app/import.h"
 #include "audit/verify.h"
 #include "notes/cli.h"
@@ -317,6 +318,17 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   serve->add_option("--listen", serve_options.listen, "HOST:PORT (port 0: any free port)");
   serve->add_flag("--http", serve_options.plain_http, "plain HTTP, for local tests only");
   serve->callback([&] { result = app::RunServe(serve_options, out, err); });
+
+  // demo
+  auto* demo = cli.add_subcommand(
+      "demo", "Create (if absent) and serve a demo vault of synthetic patients");
+  app::DemoOptions demo_options;
+  demo->add_option("--data", demo_options.data_dir, "vault directory (default demo-vault)");
+  demo->add_option("--listen", demo_options.listen, "HOST:PORT (default 127.0.0.1:8443)");
+  demo->add_option("--patients", demo_options.patients, "synthetic patients (default 2000)")
+      ->check(CLI::Range(1, 1'000'000));
+  demo->add_flag("--http", demo_options.plain_http, "plain HTTP instead of HTTPS");
+  demo->callback([&] { result = app::RunDemo(demo_options, out, err); });
 
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - 1);
