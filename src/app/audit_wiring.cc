@@ -2,6 +2,8 @@
 
 #include "api/outcome.h"
 
+#include <cstdlib>
+
 namespace medvault::app {
 namespace {
 
@@ -91,8 +93,20 @@ Result<std::vector<api::AccessEventView>> LogAuditQuery::ForPatient(
   return out;
 }
 
+ClassifierAdapter::ClassifierAdapter()
+    : classifier_(std::async(std::launch::async,
+                             []() -> Result<std::shared_ptr<const notes::Classifier>> {
+                               MV_ASSIGN_OR_RETURN(auto loaded, notes::Classifier::Load());
+                               return std::shared_ptr<const notes::Classifier>(std::move(loaded));
+                             })
+                      .share()) {}
+
+Status ClassifierAdapter::Ready() { return classifier_.get().status(); }
+
 api::Classification ClassifierAdapter::Classify(std::string_view text) {
-  const notes::Classification c = classifier_->Classify(text);
+  const auto& loaded = classifier_.get();
+  if (!loaded.ok()) std::abort();  // Ready() is checked at start-up; a failed load never serves.
+  const notes::Classification c = (*loaded)->Classify(text);
   api::Classification out;
   for (notes::Category cat : c.categories) out.categories.emplace_back(notes::CategoryId(cat));
   for (notes::Qualifier q : c.qualifiers) out.qualifiers.emplace_back(notes::QualifierId(q));

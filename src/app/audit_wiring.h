@@ -2,6 +2,7 @@
 // Adapters between the API's hooks (api/hooks.h) and the real modules: the access log (audit/),
 // the keyring (audit keys) and the note classifier (notes/).
 // Thread-safety: all adapters are thread-safe.
+#include <future>
 #include <memory>
 
 #include "api/hooks.h"
@@ -49,14 +50,18 @@ class LogAuditQuery final : public api::AuditQuery {
   audit::AuditKeyProvider& keys_;
 };
 
+// Builds the classifier on a background thread (compiling the lexicons into one Hyperscan
+// database takes seconds) so that the server starts at once; the first note written waits for it.
+// A classifier that fails to load makes every note write fail rather than pass unclassified.
 class ClassifierAdapter final : public api::NoteClassifier {
  public:
-  explicit ClassifierAdapter(std::unique_ptr<notes::Classifier> classifier)
-      : classifier_(std::move(classifier)) {}
+  ClassifierAdapter();
   api::Classification Classify(std::string_view text) override;
+  // Waits for the classifier; its load status.
+  Status Ready();
 
  private:
-  std::unique_ptr<notes::Classifier> classifier_;
+  std::shared_future<Result<std::shared_ptr<const notes::Classifier>>> classifier_;
 };
 
 }  // namespace medvault::app

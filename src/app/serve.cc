@@ -74,9 +74,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
                               log_options);
   if (Status s = access_log.Start(); !s.ok()) return Fail(err, s);
 
-  auto classifier = notes::Classifier::Load();
-  if (!classifier.ok()) return Fail(err, classifier.status());
-  ClassifierAdapter note_classifier(std::move(classifier).value());
+  ClassifierAdapter note_classifier;
   AccessLogSink sink(access_log);
   LogAuditQuery audit_query(**log_store, audit_keys);
   api::PermissiveGuard guard;
@@ -96,6 +94,12 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   auto endpoint = server.Start();
   if (!endpoint.ok()) return Fail(err, endpoint.status());
   out << "listening on " << endpoint->ToString() << std::endl;
+  if (Status s = note_classifier.Ready(); !s.ok()) {
+    server.Stop();
+    server.Wait();
+    access_log.Stop();
+    return Fail(err, s.WithContext("note classifier"));
+  }
   server.Wait();
   // Every request has finished; the log drains what is queued and signs a final checkpoint.
   access_log.Stop();
