@@ -68,13 +68,14 @@ const std::string& Generator::Pick(const std::vector<std::string>& v) {
   return v[random_.Uniform(v.size())];
 }
 
-std::string Generator::Nir(char sex, const Date& birth, const std::string& insee) {
+std::string Generator::Nir(char sex, const Date& birth, const std::string& insee,
+                           uint64_t order) {
   std::string first13;
   first13.push_back(sex);
   first13 += Digits(static_cast<uint64_t>(birth.year % 100), 2);
   first13 += Digits(static_cast<uint64_t>(birth.month), 2);
   first13 += insee;  // département (2 or 3 characters) and commune: the INSEE code
-  first13 += Digits(1 + random_.Uniform(999), 3);
+  first13 += Digits(order, 3);
   return first13 + Digits(static_cast<uint64_t>(vault::NirControlKey(first13)), 2);
 }
 
@@ -92,7 +93,14 @@ vault::Patient Generator::NextPatient() {
   birth.day = 1 + static_cast<int>(random_.Uniform(static_cast<uint64_t>(
                       DaysInMonth(birth.year, birth.month))));
   p.identity.birth_date = birth;
-  const Commune& born = communes_[random_.Uniform(communes_.size())];
+  // Birthplace and order number come from a counter per (sex, birth year and month), so that
+  // NIRs never repeat: 73 communes × 999 orders = 72,927 people per sex and month of birth.
+  const char sex = female ? '2' : '1';
+  const std::string prefix = std::string(1, sex) + Digits(static_cast<uint64_t>(birth.year % 100), 2) +
+                             Digits(static_cast<uint64_t>(birth.month), 2);
+  const uint64_t slot = next_slot_[prefix]++;
+  const Commune& born = communes_[slot % communes_.size()];
+  const uint64_t order = 1 + (slot / communes_.size()) % 999;
   p.identity.birthplace = born.insee;
   const Commune& lives = communes_[random_.Uniform(communes_.size())];
   vault::Address address;
@@ -107,7 +115,7 @@ vault::Patient Generator::NextPatient() {
         {"email", FoldForSearch(p.identity.given[0]) + "." + FoldForSearch(p.identity.family) +
                       std::to_string(random_.Uniform(1000)) + "@exemple.fr"});
   }
-  p.insurance.nir = Nir(female ? '2' : '1', birth, born.insee);
+  p.insurance.nir = Nir(sex, birth, born.insee, order);
   static constexpr const char* kRegimes[] = {"01", "01", "01", "01", "01", "02", "03", "04"};
   p.insurance.regime = kRegimes[random_.Uniform(std::size(kRegimes))];
   return p;

@@ -7,6 +7,7 @@
 // Thread-safety: not thread-safe (one generator per thread).
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/random.h"
@@ -36,13 +37,14 @@ class Generator {
     std::string name;
   };
   const std::string& Pick(const std::vector<std::string>& v);
-  std::string Nir(char sex, const Date& birth, const std::string& insee);
+  std::string Nir(char sex, const Date& birth, const std::string& insee, uint64_t order);
 
   SeededRandom random_;
   std::vector<std::string> family_, female_, male_, streets_;
   std::vector<Commune> communes_;
   std::vector<std::string> plain_notes_, sensitive_notes_;
   uint64_t counter_ = 0;
+  std::unordered_map<std::string, uint64_t> next_slot_;  // per sex + birth year and month
 };
 
 }  // namespace medvault::app
