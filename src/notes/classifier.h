@@ -44,8 +44,10 @@ struct Classification {
 
 class Classifier {
  public:
-  // Longest text classified in one piece (Hyperscan scans at most 4 GiB; notes are far shorter).
-  static constexpr std::size_t kMaxTextBytes = std::size_t{1} << 30;
+  // Longest text classified in one piece: Hyperscan scans at most 4 GiB, and folding can expand a
+  // character up to 15 bytes from 2, so 256 MiB keeps any folded text in range. Notes are far
+  // shorter; callers should bound what they accept well below this.
+  static constexpr std::size_t kMaxTextBytes = std::size_t{256} << 20;
 
   // Loads the lexicons from the first of: `directory`; $MEDVAULT_LEXICONS;
   // <executable dir>/../data/lexicons; <executable dir>/../../data/lexicons;

@@ -134,6 +134,9 @@ TEST(Classifier, GuardsDropKnownFalsePositives) {
   EXPECT_THAT(Categories("FO normal, pas de rétinopathie diabétique"), IsEmpty());
   EXPECT_THAT(Categories("piqûre de moustique tigre asiatique"), IsEmpty());
   EXPECT_THAT(Categories("courrier ci-joint pour le cardiologue"), IsEmpty());
+  EXPECT_THAT(Categories("vitamine D 25-OH à 18 ng/mL, Uvedose"), IsEmpty());
+  EXPECT_THAT(Categories("CMP dilatée, FEVG 35 %"), IsEmpty());
+  EXPECT_THAT(Categories("psoriasis vulgaire des coudes"), IsEmpty());
 }
 
 TEST(Classifier, SpansAreByteOffsetsOfTheOriginalText) {
