@@ -107,7 +107,11 @@ Status SqliteDataStore::CreatePractice(const PracticeRow& row) {
     st.Bind(1, row.id);
     st.Bind(2, row.name);
     st.Bind(3, row.created);
-    return st.Run("create practice");
+    MV_RETURN_IF_ERROR(st.Run("create practice"));
+    // The practice's number keys its blind-index entries (storage.md, `practice_numbers`).
+    MV_STATEMENT(number, conn, "INSERT INTO practice_numbers (practice_id) VALUES (?1)");
+    number.Bind(1, row.id);
+    return number.Run("create practice");
   });
 }
 

@@ -6,6 +6,8 @@
 // the writer lease for one transaction; a PatientBatchWriter keeps the writer lease until it is
 // committed or destroyed.
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "store/sqlite/pool.h"
 #include "store/store.h"
@@ -68,9 +70,15 @@ class SqliteDataStore final : public DataStore {
   std::unique_ptr<ConnectionPool> pool_;
 };
 
-// Inserts the index entries of the patient whose list position is `seq`. Shared by the batch
-// writer and UpdatePatient. REQUIRES a write transaction is open on `conn`.
-Status InsertIndexEntries(Connection& conn, const std::string& practice_id, int64_t seq,
+// The number of the practice `practice_id` in `practice_numbers` (it keys the blind-index entries);
+// NotFound if there is no such practice. `what` names the operation in the error.
+Result<int64_t> PracticeNumber(Connection& conn, const std::string& practice_id,
+                               std::string_view what);
+
+// Inserts the index entries of the patient whose list position is `seq`, in the practice numbered
+// `practice_no`. Shared by the batch writer and UpdatePatient. REQUIRES a write transaction is open
+// on `conn`.
+Status InsertIndexEntries(Connection& conn, int64_t practice_no, int64_t seq,
                           std::span<const IndexEntry> index);
 
 }  // namespace medvault::store::sqlite

@@ -1,5 +1,6 @@
 // Patients and their blind-index entries.
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "store/sqlite/data_store.h"
@@ -35,12 +36,11 @@ void PackIndexKeys(std::span<const IndexEntry> index, Bytes* out) {
   }
 }
 
-Status DeleteIndexEntries(Connection& conn, const std::string& practice_id, int64_t seq,
-                          ByteView packed) {
+Status DeleteIndexEntries(Connection& conn, int64_t practice_no, int64_t seq, ByteView packed) {
   if (packed.size() % kPackedEntry != 0) return Internal("delete index entries: corrupt row");
   MV_STATEMENT(st, conn,
                "DELETE FROM patient_index "
-               "WHERE practice_id = ?1 AND col = ?2 AND token = ?3 AND patient_seq = ?4");
+               "WHERE token = ?3 AND col = ?2 AND practice_no = ?1 AND patient_seq = ?4");
   ByteReader reader(packed);
   while (!reader.empty()) {
     uint8_t column = 0;
@@ -48,7 +48,7 @@ Status DeleteIndexEntries(Connection& conn, const std::string& practice_id, int6
     if (!reader.ReadU8(&column) || !reader.ReadU32(&token)) {
       return Internal("delete index entries: corrupt row");
     }
-    st.Bind(1, practice_id);
+    st.Bind(1, practice_no);
     st.Bind(2, int64_t{column});
     st.Bind(3, int64_t{token});
     st.Bind(4, seq);
@@ -75,6 +75,7 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
     MV_ASSIGN_OR_RETURN(bool row, st.Step("begin patient batch"));
     if (!row) return Internal("begin patient batch: no row");
     last_seq_ = st.Int(0);
+    MV_ASSIGN_OR_RETURN(insert_patient_, lease_.conn().Prepare(kInsertPatient));
     return Status::Ok();
   }
 
@@ -102,14 +103,16 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
   }
 
  private:
+  static constexpr const char* kInsertPatient =
+      "INSERT INTO patients (seq, id, practice_id, key_version, identity, contact, insurance, "
+      "canary, created, updated, index_keys) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
   Status Insert(const PatientRow& row, std::span<const IndexEntry> index) {
     Connection& conn = lease_.conn();
     const int64_t seq = last_seq_ + 1;
     PackIndexKeys(index, &packed_);  // reuses the buffer: no allocation per row once warm
-    MV_STATEMENT(st, conn,
-                 "INSERT INTO patients (seq, id, practice_id, key_version, identity, contact, "
-                 "insurance, canary, created, updated, index_keys) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    Statement st(insert_patient_);  // prepared once in Begin()
     st.Bind(1, seq);
     st.Bind(2, row.id);
     st.Bind(3, row.practice_id);
@@ -122,7 +125,12 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
     st.Bind(10, row.updated);
     st.Bind(11, ByteView(packed_));
     MV_RETURN_IF_ERROR(st.Run("insert patient"));
-    MV_RETURN_IF_ERROR(InsertIndexEntries(conn, row.practice_id, seq, index));
+    // After the row: a patient of an absent practice fails above, on the foreign key.
+    if (practice_no_ == 0 || row.practice_id != practice_id_) {
+      MV_ASSIGN_OR_RETURN(practice_no_, PracticeNumber(conn, row.practice_id, "insert patient"));
+      practice_id_ = row.practice_id;
+    }
+    MV_RETURN_IF_ERROR(InsertIndexEntries(conn, practice_no_, seq, index));
     last_seq_ = seq;
     return Status::Ok();
   }
@@ -146,6 +154,10 @@ class SqlitePatientBatchWriter final : public PatientBatchWriter {
   bool committed_ = false;
   int64_t last_seq_ = 0;
   Bytes packed_;
+  sqlite3_stmt* insert_patient_ = nullptr;  // owned by the connection's statement cache
+  // The practice of the last row and its number; a batch is usually one practice's import.
+  std::string practice_id_;
+  int64_t practice_no_ = 0;  // 0: none looked up yet (SQLite numbers them from 1)
 };
 
 struct StoredPatient {
@@ -167,14 +179,23 @@ Result<StoredPatient> FindPatient(Connection& conn, const std::string& practice_
 
 }  // namespace
 
-Status InsertIndexEntries(Connection& conn, const std::string& practice_id, int64_t seq,
+Result<int64_t> PracticeNumber(Connection& conn, const std::string& practice_id,
+                               std::string_view what) {
+  MV_STATEMENT(st, conn, "SELECT practice_no FROM practice_numbers WHERE practice_id = ?1");
+  st.Bind(1, practice_id);
+  MV_ASSIGN_OR_RETURN(bool row, st.Step(what));
+  if (!row) return NotFound(std::string(what) + ": practice not found");
+  return st.Int(0);
+}
+
+Status InsertIndexEntries(Connection& conn, int64_t practice_no, int64_t seq,
                           std::span<const IndexEntry> index) {
   // OR IGNORE: the same (column, token) given twice for one patient is one entry, not a conflict.
   MV_STATEMENT(st, conn,
-               "INSERT OR IGNORE INTO patient_index (practice_id, col, token, patient_seq) "
+               "INSERT OR IGNORE INTO patient_index (practice_no, col, token, patient_seq) "
                "VALUES (?1, ?2, ?3, ?4)");
   for (const IndexEntry& entry : index) {
-    st.Bind(1, practice_id);
+    st.Bind(1, practice_no);
     st.Bind(2, int64_t{entry.column});
     st.Bind(3, int64_t{entry.token});
     st.Bind(4, seq);
@@ -194,7 +215,9 @@ Status SqliteDataStore::UpdatePatient(const PatientRow& row, std::span<const Ind
   return InTransaction([&](Connection& conn) -> Status {
     MV_ASSIGN_OR_RETURN(StoredPatient stored,
                         FindPatient(conn, row.practice_id, row.id, "update patient"));
-    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, row.practice_id, stored.seq, stored.index_keys));
+    MV_ASSIGN_OR_RETURN(int64_t practice_no,
+                        PracticeNumber(conn, row.practice_id, "update patient"));
+    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, practice_no, stored.seq, stored.index_keys));
     Bytes packed;
     PackIndexKeys(index, &packed);
     MV_STATEMENT(st, conn,
@@ -209,7 +232,7 @@ Status SqliteDataStore::UpdatePatient(const PatientRow& row, std::span<const Ind
     st.Bind(7, row.updated);
     st.Bind(8, ByteView(packed));
     MV_RETURN_IF_ERROR(st.Run("update patient"));
-    return InsertIndexEntries(conn, row.practice_id, stored.seq, index);
+    return InsertIndexEntries(conn, practice_no, stored.seq, index);
   });
 }
 
@@ -251,7 +274,9 @@ Result<std::vector<std::string>> SqliteDataStore::FindByToken(const std::string&
   MV_ASSIGN_OR_RETURN(ConnectionPool::ReaderLease reader, pool_->Reader());
   MV_STATEMENT(st, reader.conn(),
                "SELECT p.id FROM patient_index i JOIN patients p ON p.seq = i.patient_seq "
-               "WHERE i.practice_id = ?1 AND i.col = ?2 AND i.token = ?3 ORDER BY i.patient_seq");
+               "WHERE i.token = ?3 AND i.col = ?2 AND i.practice_no = "
+               "(SELECT practice_no FROM practice_numbers WHERE practice_id = ?1) "
+               "ORDER BY i.patient_seq");
   st.Bind(1, practice_id);
   st.Bind(2, int64_t{column});
   st.Bind(3, int64_t{token});
@@ -281,7 +306,8 @@ Status SqliteDataStore::DeletePatient(const std::string& practice_id,
   return InTransaction([&](Connection& conn) -> Status {
     MV_ASSIGN_OR_RETURN(StoredPatient stored,
                         FindPatient(conn, practice_id, patient_id, "delete patient"));
-    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, practice_id, stored.seq, stored.index_keys));
+    MV_ASSIGN_OR_RETURN(int64_t practice_no, PracticeNumber(conn, practice_id, "delete patient"));
+    MV_RETURN_IF_ERROR(DeleteIndexEntries(conn, practice_no, stored.seq, stored.index_keys));
     MV_STATEMENT(notes, conn, "DELETE FROM notes WHERE patient_id = ?1");
     notes.Bind(1, patient_id);
     MV_RETURN_IF_ERROR(notes.Run("delete notes"));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/file.h"
 #include "core/testing/temp_dir.h"
@@ -132,6 +133,53 @@ TEST(SqliteStore, OlderSchemaIsMigratedKeepingItsRows) {
   ASSERT_TRUE(conn.ok());
   EXPECT_EQ(*sqlite::SchemaVersion(**conn),
             sqlite::DataStoreMigrations().back().version);
+}
+
+TEST(SqliteStore, BlindIndexOfAVersion3VaultSurvivesTheMigrationToPracticeNumbers) {
+  medvault::testing::TempDir dir;
+  const std::string path = dir.Sub("medvault.db");
+  {
+    auto conn = sqlite::Connection::Open(path, {}, sqlite::Connection::Kind::kWriter);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(sqlite::Migrate(**conn, sqlite::DataStoreMigrations(), 3).ok());
+    // Two practices sharing a token value, as the version-3 writer stored them (index keyed by
+    // the practice id; index_keys packs column 1, token 7).
+    ASSERT_TRUE((*conn)
+                    ->Exec("INSERT INTO practices VALUES ('pb', 'B', 2), ('pa', 'A', 1);"
+                           "INSERT INTO patients VALUES "
+                           "(1, 'p1', 'pa', 1, x'01', x'02', x'03', 0, 1, 1, x'0107000000'),"
+                           "(2, 'q1', 'pb', 1, x'01', x'02', x'03', 0, 1, 1, x'0107000000'),"
+                           "(3, 'p2', 'pa', 1, x'01', x'02', x'03', 0, 1, 1, x'0107000000');"
+                           "INSERT INTO patient_index VALUES "
+                           "('pa', 1, 7, 1), ('pb', 1, 7, 2), ('pa', 1, 7, 3);",
+                           "seed version 3")
+                    .ok());
+  }
+  auto opened = OpenSqliteDataStore(path, {});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  DataStore& data = **opened;
+  EXPECT_THAT(*data.FindByToken("pa", 1, 7), ::testing::ElementsAre("p1", "p2"));
+  EXPECT_THAT(*data.FindByToken("pb", 1, 7), ::testing::ElementsAre("q1"));
+
+  // Updates and deletes find the migrated entries; a new practice gets its own number.
+  PatientRow changed = *data.GetPatient("pa", "p1");
+  const std::vector<IndexEntry> index = {{1, 8}};
+  ASSERT_TRUE(data.UpdatePatient(changed, index).ok());
+  ASSERT_TRUE(data.DeletePatient("pb", "q1").ok());
+  EXPECT_THAT(*data.FindByToken("pa", 1, 7), ::testing::ElementsAre("p2"));
+  EXPECT_THAT(*data.FindByToken("pa", 1, 8), ::testing::ElementsAre("p1"));
+  EXPECT_THAT(*data.FindByToken("pb", 1, 7), ::testing::IsEmpty());
+  ASSERT_TRUE(data.CreatePractice(PracticeRow{"pc", "C", 3}).ok());
+  PatientRow added = changed;
+  added.id = "r1";
+  added.practice_id = "pc";
+  auto batch = data.BeginPatientBatch();
+  ASSERT_TRUE(batch.ok());
+  ASSERT_TRUE((*batch)->Add(added, std::vector<IndexEntry>{{1, 7}}).ok());
+  ASSERT_TRUE((*batch)->Commit().ok());
+  EXPECT_THAT(*data.FindByToken("pc", 1, 7), ::testing::ElementsAre("r1"));
+  EXPECT_THAT(*data.FindByToken("pa", 1, 7), ::testing::ElementsAre("p2"));
+  EXPECT_THAT(*data.FindByToken("nowhere", 1, 7), ::testing::IsEmpty());
 }
 
 TEST(SqliteStore, SchemaNewerThanTheBuildIsRefused) {
