@@ -243,4 +243,32 @@ Result<uint64_t> VerifyCosignatureLine(std::string_view line, std::string_view n
   return timestamp;
 }
 
+Result<WitnessKey> ParseWitnessKey(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  const size_t first = text.find('+');
+  const size_t second = first == std::string_view::npos ? first : text.find('+', first + 1);
+  if (second == std::string_view::npos) return InvalidArgument("witness key: malformed");
+  const std::string_view name = text.substr(0, first);
+  Result<Bytes> id = HexDecode(text.substr(first + 1, second - first - 1));
+  Result<Bytes> material = Base64Decode(text.substr(second + 1));
+  if (!ValidKeyName(name) || !material.ok() || !id.ok() || id->size() != kKeyIdSize ||
+      material->size() != 33 || (*material)[0] != kSignatureTypeCosignature) {
+    return InvalidArgument("witness key: malformed");
+  }
+  WitnessKey out;
+  out.name = std::string(name);
+  std::copy(material->begin() + 1, material->end(), out.key.begin());
+  if (NoteKeyId(out.name, kSignatureTypeCosignature, out.key) != ReadBigEndian32(*id)) {
+    return InvalidArgument("witness key: key id mismatch");
+  }
+  return out;
+}
+
+Result<std::string> SignatureLineName(std::string_view line) {
+  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  Result<NoteSignature> sig = ParseSignatureLine(line);
+  if (!sig.ok()) return InvalidArgument("signature line: malformed");
+  return sig->name;
+}
+
 }  // namespace medvault::audit

@@ -84,6 +84,16 @@ Result<Checkpoint> OpenCheckpoint(std::string_view note, const NoteVerifier& ver
 // A timestamped Ed25519 cosignature line of `checkpoint_text` by a witness named `name`.
 std::string CosignatureLine(std::string_view name, const crypto::SigningKey& key,
                             uint64_t timestamp_seconds, std::string_view checkpoint_text);
+// A witness's cosignature key, text form "name+" 8 hex digits of the key id (type 0x04) "+"
+// base64(0x04 || public key) (WitnessHandler::VerifierKey). InvalidArgument if malformed.
+struct WitnessKey {
+  std::string name;
+  crypto::PublicKey key{};
+};
+Result<WitnessKey> ParseWitnessKey(std::string_view text);
+// The key name of a signature line "— name base64...". InvalidArgument if malformed.
+Result<std::string> SignatureLineName(std::string_view line);
+
 // Checks a cosignature line against the witness key; returns its timestamp.
 Result<uint64_t> VerifyCosignatureLine(std::string_view line, std::string_view name,
                                        const crypto::PublicKey& key,

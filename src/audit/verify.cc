@@ -329,6 +329,68 @@ int RunAuditVerify(store::LogStore& store, const crypto::PublicKey& log_key, std
   return 0;
 }
 
+int RunAuditVerify(store::LogStore& store, const crypto::PublicKey& log_key,
+                   std::span<const WitnessKey> witnesses, std::ostream& out, std::ostream& err) {
+  const int verified = RunAuditVerify(store, log_key, out, err);
+  if (verified != 0) return verified;
+  auto fail = [&](const Status& s) {
+    err << "audit verify: " << s.message() << "\n";
+    return ExitCodeFor(s);
+  };
+  Result<std::vector<store::LogCheckpointRow>> rows = store.ListCheckpoints();
+  if (!rows.ok()) return fail(rows.status());
+  struct Line {
+    std::string witness;
+    uint64_t time = 0;
+    bool checked = false;
+  };
+  uint64_t latest_cosigned = 0;
+  std::vector<Line> latest_lines;
+  size_t stored = 0;
+  size_t checked = 0;
+  uint64_t previous_size = 0;
+  bool first = true;
+  for (const store::LogCheckpointRow& row : *rows) {
+    // A size can have been signed once only; checkpoints come in signing order.
+    if (!first && row.tree_size == previous_size) continue;
+    first = false;
+    previous_size = row.tree_size;
+    Result<std::vector<store::LogCosignatureRow>> cosignatures =
+        store.ListCosignatures(row.tree_size);
+    if (!cosignatures.ok()) return fail(cosignatures.status());
+    if (cosignatures->empty()) continue;
+    Result<ParsedNote> note = ParseNote(row.note);
+    if (!note.ok()) return fail(note.status());
+    std::vector<Line> lines;
+    for (const store::LogCosignatureRow& c : *cosignatures) {
+      ++stored;
+      Line line{c.witness, 0, false};
+      for (const WitnessKey& w : witnesses) {
+        if (w.name != c.witness) continue;
+        Result<uint64_t> time = VerifyCosignatureLine(c.line, w.name, w.key, note->text);
+        if (!time.ok()) {
+          return fail(IntegrityError("cosignature by " + c.witness + " of tree_size=" +
+                                     std::to_string(row.tree_size) + " does not verify"));
+        }
+        line.time = *time;
+        line.checked = true;
+        ++checked;
+      }
+      lines.push_back(std::move(line));
+    }
+    latest_cosigned = row.tree_size;
+    latest_lines = std::move(lines);
+  }
+  if (stored == 0 && witnesses.empty()) return 0;
+  out << "cosigned tree_size=" << latest_cosigned << " witnesses=" << latest_lines.size() << "\n";
+  for (const Line& l : latest_lines) {
+    out << "cosignature witness=" << l.witness << " tree_size=" << latest_cosigned
+        << " time=" << l.time << (l.checked ? " verified" : " unchecked") << "\n";
+  }
+  out << "cosignatures checked=" << checked << "\n";
+  return 0;
+}
+
 namespace {
 
 struct ProofContext {

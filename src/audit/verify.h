@@ -15,6 +15,7 @@
 // Thread-safety: thread-safe if the store is; the functions only read.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -60,6 +61,17 @@ Result<VerifyReport> VerifyTileDirectory(const std::string& dir, std::string_vie
 // before being printed.
 int RunAuditVerify(store::LogStore& store, const crypto::PublicKey& log_key, std::ostream& out,
                    std::ostream& err);
+// The same, then the witnesses' cosignatures. Every stored cosignature by a witness in
+// `witnesses` is checked against the checkpoint it cosigns (one that does not verify: exit 3,
+// "audit verify: cosignature by NAME of tree_size=N does not verify"). When any cosignature is
+// stored or any witness listed, the lines after the summary are
+//   cosigned tree_size=N witnesses=K   (the latest checkpoint that holds cosignatures; N=0, K=0
+//                                       if none does)
+//   cosignature witness=NAME tree_size=N time=T verified|unchecked   (one per cosignature of it;
+//                                       unchecked: NAME is not in `witnesses`)
+//   cosignatures checked=C              (across every checkpoint)
+int RunAuditVerify(store::LogStore& store, const crypto::PublicKey& log_key,
+                   std::span<const WitnessKey> witnesses, std::ostream& out, std::ostream& err);
 
 struct ProofRequest {
   std::optional<uint64_t> index = {};
