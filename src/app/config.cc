@@ -39,6 +39,29 @@ Status ReadBool(const toml::table& t, const std::string& section, const char* ke
   return Status::Ok();
 }
 
+Status ReadStringArray(const toml::table& t, const std::string& section, const char* key,
+                       std::vector<std::string>* out) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return Status::Ok();
+  const toml::array* a = n->as_array();
+  if (a == nullptr) return InvalidArgument(section + "." + key + ": expected an array of strings");
+  out->clear();
+  for (const toml::node& item : *a) {
+    auto v = item.value<std::string>();
+    if (!v) return InvalidArgument(section + "." + key + ": expected an array of strings");
+    out->push_back(*v);
+  }
+  return Status::Ok();
+}
+
+std::string RenderStringArray(const std::vector<std::string>& values) {
+  toml::array array;
+  for (const std::string& v : values) array.push_back(v);
+  std::ostringstream out;
+  out << array;
+  return out.str();
+}
+
 Status CheckKeys(const toml::table& t, const std::string& section,
                  std::initializer_list<const char*> known) {
   for (const auto& [key, node] : t) {
@@ -93,8 +116,15 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
         return InvalidArgument("crypto: argon2_ops ≥ 1 and argon2_mem_mib ≥ 8");
       }
     } else if (section == "log") {
-      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"origin"}));
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"origin", "witnesses", "witness_keys"}));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "origin", &c.log_origin));
+      MV_RETURN_IF_ERROR(ReadStringArray(*t, section, "witnesses", &c.log_witnesses));
+      MV_RETURN_IF_ERROR(ReadStringArray(*t, section, "witness_keys", &c.log_witness_keys));
+      for (const std::string& url : c.log_witnesses) {
+        if (!url.starts_with("http://")) {
+          return InvalidArgument("log.witnesses: " + url + ": expected http://HOST:PORT");
+        }
+      }
     } else if (section == "guard") {
       MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"shadow", "webhook"}));
       MV_RETURN_IF_ERROR(ReadBool(*t, section, "shadow", &c.guard_shadow));
@@ -128,6 +158,9 @@ std::string RenderConfig(const Config& c) {
       << "\n[crypto]\n"
       << "argon2_ops = " << c.argon2_ops << "\n"
       << "argon2_mem_mib = " << c.argon2_mem_mib << "\n"
+      << "\n[log]\n"
+      << "witnesses = " << RenderStringArray(c.log_witnesses) << "\n"
+      << "witness_keys = " << RenderStringArray(c.log_witness_keys) << "\n"
       << "\n[guard]\n"
       << "shadow = " << (c.guard_shadow ? "true" : "false") << "\n";
   return out.str();

@@ -2,6 +2,7 @@
 // medvault.toml: the vault's configuration (docs/configuration.md lists every key and default).
 // Unknown keys are an error naming the key, so a typo never silently falls back to a default.
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -23,6 +24,10 @@ struct Config {
   int argon2_mem_mib = 19;
   // [log]
   std::string log_origin;  // empty: "medvault.local/<vault_id>/log"
+  // Witnesses each new checkpoint is pushed to (c2sp.org/tlog-witness), "http://HOST:PORT".
+  std::vector<std::string> log_witnesses;
+  // Cosignature keys ("name+keyid+base64") `audit verify` checks stored cosignatures against.
+  std::vector<std::string> log_witness_keys;
   // [guard]
   bool guard_shadow = false;
   std::string guard_webhook;

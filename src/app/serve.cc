@@ -3,10 +3,12 @@
 #include <charconv>
 #include <iostream>
 #include <memory>
+#include <mutex>
 
 #include "api/server.h"
 #include "app/audit_wiring.h"
 #include "app/vault_context.h"
+#include "app/witness.h"
 #include "audit/log_server.h"
 #include "store/sqlite/sqlite_log_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -74,6 +76,22 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
                               log_options);
   if (Status s = access_log.Start(); !s.ok()) return Fail(err, s);
 
+  // Checkpoints go to the witnesses from a thread of their own: no request waits for a witness.
+  auto witness_keys = ParseWitnessKeys(c.log_witness_keys);
+  if (!witness_keys.ok()) {
+    access_log.Stop();
+    return Fail(err, witness_keys.status());
+  }
+  std::mutex report_mu;
+  WitnessPushOptions push_options;
+  push_options.urls = c.log_witnesses;
+  push_options.keys = *witness_keys;
+  WitnessPusher pusher(**log_store, std::move(push_options), [&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(report_mu);
+    err << line << std::endl;
+  });
+  if (!c.log_witnesses.empty()) pusher.Start();
+
   ClassifierAdapter note_classifier;
   AccessLogSink sink(access_log);
   LogAuditQuery audit_query(**log_store, audit_keys);
@@ -97,10 +115,12 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (Status s = note_classifier.Ready(); !s.ok()) {
     server.Stop();
     server.Wait();
+    pusher.Stop();
     access_log.Stop();
     return Fail(err, s.WithContext("note classifier"));
   }
   server.Wait();
+  pusher.Stop();
   // Every request has finished; the log drains what is queued and signs a final checkpoint.
   access_log.Stop();
   store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();
