@@ -14,6 +14,7 @@
 #include "store/sqlite/sqlite_log_store.h"
 #include "app/serve.h"
 #include "app/vault_context.h"
+#include "app/witness.h"
 #include "core/status.h"
 
 namespace medvault::cli {
@@ -293,11 +294,7 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   auto* verify = audit_cmd->add_subcommand(
       "verify", "Recompute the log from storage and check every checkpoint ever signed");
   verify->add_option("--data", data_dir, "vault directory")->required();
-  verify->callback([&] {
-    result = WithLog(data_dir, err, [&](store::LogStore& log, const crypto::PublicKey& key) {
-      return audit::RunAuditVerify(log, key, out, err);
-    });
-  });
+  verify->callback([&] { result = app::RunAuditVerifyWithWitnesses(data_dir, out, err); });
   auto* proof = audit_cmd->add_subcommand("proof", "Print a verified inclusion or consistency proof");
   audit::ProofRequest proof_request;
   proof->add_option("--data", data_dir, "vault directory")->required();
@@ -310,6 +307,26 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       return audit::RunAuditProof(log, key, proof_request, out, err);
     });
   });
+
+  // witness init / serve
+  auto* witness =
+      cli.add_subcommand("witness", "Cosign other logs' checkpoints (c2sp.org/tlog-witness)");
+  witness->require_subcommand(1);
+  std::string witness_state, witness_name;
+  auto* witness_init =
+      witness->add_subcommand("init", "Create a witness key in DIR; prints its verifier key");
+  witness_init->add_option("--state", witness_state, "witness state directory")->required();
+  witness_init->add_option("--name", witness_name, "witness key name")->required();
+  witness_init->callback(
+      [&] { result = app::RunWitnessInit(witness_state, witness_name, out, err); });
+  auto* witness_serve = witness->add_subcommand("serve", "Serve POST /add-checkpoint over HTTP");
+  app::WitnessServeOptions witness_options;
+  witness_serve->add_option("--state", witness_options.state_dir, "witness state directory")
+      ->required();
+  witness_serve->add_option("--listen", witness_options.listen, "HOST:PORT (port 0: any)");
+  witness_serve->add_option("--log-key", witness_options.log_keys, "verifier key of a log")
+      ->required();
+  witness_serve->callback([&] { result = app::RunWitnessServe(witness_options, out, err); });
 
   // serve
   auto* serve = cli.add_subcommand("serve", "Serve the vault over HTTPS (or HTTP with --http)");
