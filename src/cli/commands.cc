@@ -7,6 +7,7 @@
 
 #include "api/fhir_patient.h"
 #include "app/generator.h"
+#include "app/breach.h"
 #include "app/demo.h"
 #include "app/import.h"
 #include "audit/verify.h"
@@ -307,6 +308,19 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       return audit::RunAuditProof(log, key, proof_request, out, err);
     });
   });
+
+  // breach scope
+  auto* breach = cli.add_subcommand("breach", "Incident response");
+  breach->require_subcommand(1);
+  auto* scope = breach->add_subcommand(
+      "scope", "Exactly which patients and which data reached the matching requests (JSON)");
+  app::ScopeQuery scope_query;
+  scope->add_option("--data", scope_query.data_dir, "vault directory")->required();
+  scope->add_option("--login", scope_query.logins, "account (repeatable)");
+  scope->add_option("--source-ip", scope_query.source_ips, "client address (repeatable)");
+  scope->add_option("--since", scope_query.since, "ISO 8601 time, inclusive");
+  scope->add_option("--until", scope_query.until, "ISO 8601 time, exclusive");
+  scope->callback([&] { result = app::RunBreachScope(scope_query, out, err); });
 
   // witness init / serve
   auto* witness =
