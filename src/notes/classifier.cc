@@ -5,9 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <tuple>
 #include <utility>
 
+#include "notes/database_cache.h"
 #include "notes/normalize.h"
 #include "notes/propositions.h"
 
@@ -67,32 +71,102 @@ int StopAtFirstMatch(unsigned int /*id*/, unsigned long long /*from*/, unsigned 
   return 1;
 }
 
-// Compiles `patterns` (those `keep` accepts) into a block-mode database with `flags`.
-Status Compile(const std::vector<Pattern>& patterns, bool (*keep)(const Pattern&),
-               unsigned int flags, hs_database_t** database) {
+// The patterns of one database, with the flags each is compiled with.
+struct CompileInput {
   std::vector<const char*> expressions;
-  std::vector<unsigned int> all_flags;
-  std::vector<unsigned int> ids;
+  std::vector<unsigned int> flags;
+  std::vector<unsigned int> ids;  // indexes into the classifier's patterns
+};
+
+CompileInput Select(const std::vector<Pattern>& patterns, bool (*keep)(const Pattern&),
+                    unsigned int flags) {
+  CompileInput input;
   for (std::size_t i = 0; i < patterns.size(); ++i) {
     if (!keep(patterns[i])) continue;
-    expressions.push_back(patterns[i].regex.c_str());
-    all_flags.push_back(flags);
-    ids.push_back(static_cast<unsigned int>(i));
+    input.expressions.push_back(patterns[i].regex.c_str());
+    input.flags.push_back(flags);
+    input.ids.push_back(static_cast<unsigned int>(i));
   }
-  if (expressions.empty()) return InvalidArgument("lexicons hold no category term");
+  return input;
+}
+
+// Compiles `input` into a block-mode database.
+Status Compile(const std::vector<Pattern>& patterns, const CompileInput& input,
+               hs_database_t** database) {
+  if (input.expressions.empty()) return InvalidArgument("lexicons hold no category term");
   hs_compile_error_t* error = nullptr;
-  const hs_error_t compiled = hs_compile_multi(expressions.data(), all_flags.data(), ids.data(),
-                                               static_cast<unsigned int>(expressions.size()),
-                                               HS_MODE_BLOCK, nullptr, database, &error);
+  const hs_error_t compiled = hs_compile_multi(
+      input.expressions.data(), input.flags.data(), input.ids.data(),
+      static_cast<unsigned int>(input.expressions.size()), HS_MODE_BLOCK, nullptr, database, &error);
   if (compiled == HS_SUCCESS) return Status::Ok();
   const std::string message = error != nullptr && error->message != nullptr ? error->message : "";
   const int expression = error != nullptr ? error->expression : -1;
   hs_free_compile_error(error);
-  if (expression >= 0 && static_cast<std::size_t>(expression) < ids.size()) {
-    return InvalidArgument(patterns[ids[static_cast<std::size_t>(expression)]].origin +
+  if (expression >= 0 && static_cast<std::size_t>(expression) < input.ids.size()) {
+    return InvalidArgument(patterns[input.ids[static_cast<std::size_t>(expression)]].origin +
                            ": pattern rejected: " + message);
   }
   return Internal("cannot build the lexicon database: " + message);
+}
+
+// Bumped whenever the way databases are built or stored changes beyond what the key hashes.
+constexpr std::string_view kDatabaseRecipe = "medvault notes databases v1";
+
+// Everything a compiled database depends on: the Hyperscan release and the host's platform (both
+// also checked by hs_deserialize_database), and every expression with its flags and id.
+DatabaseCacheKey KeyFor(const std::vector<CompileInput>& inputs) {
+  std::string recipe(kDatabaseRecipe);
+  recipe += '\n';
+  recipe += hs_version();
+  hs_platform_info_t platform{};
+  if (hs_populate_platform(&platform) == HS_SUCCESS) {
+    recipe += "\ntune " + std::to_string(platform.tune) + " features " +
+              std::to_string(platform.cpu_features);
+  }
+  recipe += "\npointer bytes " + std::to_string(sizeof(void*));
+  for (const CompileInput& input : inputs) {
+    recipe += "\ndatabase block " + std::to_string(input.expressions.size());
+    for (std::size_t i = 0; i < input.expressions.size(); ++i) {
+      recipe += "\n" + std::to_string(input.ids[i]) + " " + std::to_string(input.flags[i]) + " ";
+      recipe += input.expressions[i];
+    }
+  }
+  return MakeDatabaseCacheKey({recipe});
+}
+
+std::optional<std::string> Serialize(const hs_database_t* database) {
+  char* bytes = nullptr;
+  std::size_t length = 0;
+  if (hs_serialize_database(database, &bytes, &length) != HS_SUCCESS) return std::nullopt;
+  std::string serialized(bytes, length);
+  std::free(bytes);  // NOLINT(cppcoreguidelines-no-malloc): allocated by Hyperscan's malloc
+  return serialized;
+}
+
+// Loads both databases from `cache` when it holds a sound entry for `key`.
+bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
+                   hs_database_t** detector, hs_database_t** full) {
+  const std::optional<std::vector<std::string>> blobs = cache.Read(key);
+  if (!blobs || blobs->size() != 2) return false;
+  if (hs_deserialize_database((*blobs)[0].data(), (*blobs)[0].size(), detector) != HS_SUCCESS) {
+    return false;
+  }
+  if (hs_deserialize_database((*blobs)[1].data(), (*blobs)[1].size(), full) != HS_SUCCESS) {
+    hs_free_database(*detector);
+    *detector = nullptr;
+    return false;
+  }
+  return true;
+}
+
+// Best effort: a cache that cannot be written only costs the next start a compilation.
+void StoreInCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
+                  const hs_database_t* detector, const hs_database_t* full) {
+  std::optional<std::string> detector_bytes = Serialize(detector);
+  std::optional<std::string> full_bytes = Serialize(full);
+  if (!detector_bytes || !full_bytes) return;
+  const std::vector<std::string> blobs = {std::move(*detector_bytes), std::move(*full_bytes)};
+  cache.Write(key, blobs).IgnoreError();
 }
 
 bool AnyPattern(const Pattern& /*pattern*/) { return true; }
@@ -175,29 +249,49 @@ bool HasLowerCaseAscii(std::string_view text) {
 }  // namespace
 
 Classifier::Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database,
-                       std::string source)
+                       std::string source, bool database_from_cache)
     : patterns_(std::move(patterns)),
       database_(std::move(database)),
       source_(std::move(source)),
+      database_from_cache_(database_from_cache),
       serial_(next_serial.fetch_add(1)) {}
 
 Classifier::~Classifier() = default;
 
 Result<std::unique_ptr<Classifier>> Classifier::Load(const std::optional<std::string>& directory) {
-  const std::optional<std::string> found = FindLexiconDirectory(directory);
-  if (!found) return FromTexts(EmbeddedLexicons(), "embedded");
-  MV_ASSIGN_OR_RETURN(const LexiconTexts texts, ReadLexiconDirectory(*found));
-  return FromTexts(texts, *found);
+  return Load(directory, DefaultDatabaseCacheDirectory());
 }
 
-Result<std::unique_ptr<Classifier>> Classifier::FromTexts(const LexiconTexts& texts,
-                                                          std::string source) {
+Result<std::unique_ptr<Classifier>> Classifier::Load(
+    const std::optional<std::string>& directory, const std::optional<std::string>& cache_directory) {
+  const std::optional<std::string> found = FindLexiconDirectory(directory);
+  if (!found) return FromTexts(EmbeddedLexicons(), "embedded", cache_directory);
+  MV_ASSIGN_OR_RETURN(const LexiconTexts texts, ReadLexiconDirectory(*found));
+  return FromTexts(texts, *found, cache_directory);
+}
+
+Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
+    const LexiconTexts& texts, std::string source,
+    const std::optional<std::string>& cache_directory) {
   MV_ASSIGN_OR_RETURN(std::vector<Pattern> patterns, ParseLexicons(texts));
+  const CompileInput detector = Select(patterns, IsTerm, HS_FLAG_SINGLEMATCH);
+  const CompileInput full = Select(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST);
   auto database = std::make_unique<Database>();
-  MV_RETURN_IF_ERROR(Compile(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST, &database->full));
-  MV_RETURN_IF_ERROR(Compile(patterns, IsTerm, HS_FLAG_SINGLEMATCH, &database->detector));
+  std::optional<DatabaseCache> cache;
+  DatabaseCacheKey key{};
+  if (cache_directory && !cache_directory->empty()) {
+    cache.emplace(*cache_directory);
+    key = KeyFor({detector, full});
+    if (LoadFromCache(*cache, key, &database->detector, &database->full)) {
+      return std::unique_ptr<Classifier>(new Classifier(std::move(patterns), std::move(database),
+                                                        std::move(source), true));
+    }
+  }
+  MV_RETURN_IF_ERROR(Compile(patterns, detector, &database->detector));
+  MV_RETURN_IF_ERROR(Compile(patterns, full, &database->full));
+  if (cache) StoreInCache(*cache, key, database->detector, database->full);
   return std::unique_ptr<Classifier>(
-      new Classifier(std::move(patterns), std::move(database), std::move(source)));
+      new Classifier(std::move(patterns), std::move(database), std::move(source), false));
 }
 
 Classification Classifier::Classify(std::string_view utf8) const {

@@ -51,17 +51,26 @@ class Classifier {
 
   // Loads the lexicons from the first of: `directory`; $MEDVAULT_LEXICONS;
   // <executable dir>/../data/lexicons; <executable dir>/../../data/lexicons;
-  // /usr/share/medvault/lexicons; and otherwise the copy embedded at build time.
+  // /usr/share/medvault/lexicons; and otherwise the copy embedded at build time. The compiled
+  // databases are cached in DefaultDatabaseCacheDirectory() (database_cache.h).
   // Errors: kNotFound when a chosen directory lacks a file; kInvalidArgument for a malformed
   // line or a pattern Hyperscan rejects (message names file and line); kInternal if Hyperscan
-  // cannot build its database.
+  // cannot build its database. Cache trouble is never an error: the databases are compiled.
   [[nodiscard]] static Result<std::unique_ptr<Classifier>> Load(
       const std::optional<std::string>& directory = std::nullopt);
 
-  // Builds a classifier from lexicon texts held in memory (tests, embedded copy).
+  // As above, with the compiled databases cached in `cache_directory`, or not cached when it is
+  // nullopt or empty.
+  [[nodiscard]] static Result<std::unique_ptr<Classifier>> Load(
+      const std::optional<std::string>& directory,
+      const std::optional<std::string>& cache_directory);
+
+  // Builds a classifier from lexicon texts held in memory (tests, embedded copy), with the
+  // compiled databases cached in `cache_directory` unless it is nullopt or empty.
   // Errors: as Load.
-  [[nodiscard]] static Result<std::unique_ptr<Classifier>> FromTexts(const LexiconTexts& texts,
-                                                                     std::string source);
+  [[nodiscard]] static Result<std::unique_ptr<Classifier>> FromTexts(
+      const LexiconTexts& texts, std::string source,
+      const std::optional<std::string>& cache_directory = std::nullopt);
 
   ~Classifier();
   Classifier(const Classifier&) = delete;
@@ -76,14 +85,18 @@ class Classifier {
   // Where the lexicons came from: a directory path, or "embedded".
   const std::string& lexicon_source() const { return source_; }
   std::size_t pattern_count() const { return patterns_.size(); }
+  // True when the databases were read from the cache rather than compiled.
+  bool database_from_cache() const { return database_from_cache_; }
 
  private:
   struct Database;
-  Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database, std::string source);
+  Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database, std::string source,
+             bool database_from_cache);
 
   std::vector<Pattern> patterns_;  // indexed by Hyperscan pattern id
   std::unique_ptr<Database> database_;
   std::string source_;
+  bool database_from_cache_;
   std::size_t serial_;  // tells per-thread scratch space which database it was sized for
 };
 

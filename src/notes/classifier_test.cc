@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/testing/temp_dir.h"
+#include "notes/database_cache.h"
 #include "notes/normalize.h"
 
 namespace medvault::notes {
@@ -203,7 +204,9 @@ TEST(Classifier, EmbeddedLexiconsMatchTheDataDirectory) {
 }
 
 TEST(Classifier, LoadsFromTheEmbeddedCopy) {
-  auto classifier = Classifier::FromTexts(EmbeddedLexicons(), "embedded");
+  // The embedded copy equals data/lexicons, so this reads the databases Shared() cached.
+  auto classifier =
+      Classifier::FromTexts(EmbeddedLexicons(), "embedded", DefaultDatabaseCacheDirectory());
   ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();
   EXPECT_THAT((*classifier)->Classify("sous méthadone").categories,
               ElementsAre(Category::kAddiction));

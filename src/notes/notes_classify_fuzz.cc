@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "notes/classifier.h"
+#include "notes/database_cache.h"
 #include "notes/normalize.h"
 
 namespace {
@@ -26,7 +27,8 @@ void Require(bool condition, const char* property) {
 
 const Classifier& SharedClassifier() {
   static const std::unique_ptr<Classifier> classifier = [] {
-    auto loaded = Classifier::FromTexts(medvault::notes::EmbeddedLexicons(), "embedded");
+    auto loaded = Classifier::FromTexts(medvault::notes::EmbeddedLexicons(), "embedded",
+                                        medvault::notes::DefaultDatabaseCacheDirectory());
     Require(loaded.ok(), "embedded lexicons load");
     return std::move(loaded).value();
   }();
