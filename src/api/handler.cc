@@ -7,6 +7,7 @@
 #include "api/fhir_patient.h"
 #include "api/fhir_resources.h"
 #include "api/outcome.h"
+#include "api/routes.h"
 #include "core/ids.h"
 #include "api/note_labels.h"
 #include "vault/nir.h"
@@ -40,7 +41,7 @@ std::string PercentDecode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() + 0 && HexValue(s[i + 1]) >= 0 &&
+    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
                HexValue(s[i + 2]) >= 0) {
       out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
@@ -241,104 +242,64 @@ void Api::Handle(Request request, Reply reply) {
 
 void Api::Dispatch(const std::shared_ptr<Call>& call) {
   const std::string& m = call->req.method;
-  const std::string& path = call->path;
-  auto method_not_allowed = [&] {
+  const RouteMatch match = MatchRoute(m, call->path);
+  call->route = match.route;
+  if (!match.found) return ReplyError(call, NotFound("no such route"));
+  if (!match.method_allowed) {
     Response r;
     r.status = 405;
     r.content_type = std::string(kFhirJson);
     r.body = OutcomeBody("not-supported", "method not allowed");
-    Send(call, std::move(r));
-  };
-  if (path == "/health") {
-    call->route = Route::kHealth;
-    if (m != "GET" && m != "HEAD") return method_not_allowed();
-    return ReplyJson(call, 200, R"({"status":"ok"})");
-  }
-  if (path == "/metrics") {
-    call->route = Route::kMetrics;
-    if (m != "GET") return method_not_allowed();
-    Response r;
-    r.content_type = "text/plain; version=0.0.4";
-    r.body = metrics_.Render();
     return Send(call, std::move(r));
   }
-  if (path.rfind("/log/", 0) == 0) {
-    call->route = Route::kLog;
-    if (m != "GET") return method_not_allowed();
-    return LogRoute(call, path);
+  switch (match.route) {
+    case Route::kHealth: return ReplyJson(call, 200, R"({"status":"ok"})");
+    case Route::kMetrics: {
+      Response r;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = metrics_.Render();
+      return Send(call, std::move(r));
+    }
+    case Route::kLog: return LogRoute(call, call->path);
+    case Route::kLogin: return Login(call);
+    case Route::kLogout: return Logout(call);
+    default: break;
   }
-  if (path == "/auth/login") {
-    call->route = Route::kLogin;
-    if (m != "POST") return method_not_allowed();
-    return Login(call);
-  }
-  if (path == "/auth/logout") {
-    call->route = Route::kLogout;
-    if (m != "POST") return method_not_allowed();
-    return Logout(call);
-  }
-  const bool body_method = m == "POST" || m == "PUT";
-  if (body_method && !IsJsonType(call->req.content_type)) {
+  if ((m == "POST" || m == "PUT") && !IsJsonType(call->req.content_type)) {
     return Send(call, UnsupportedMediaType());
   }
-  constexpr std::string_view kPatient = "/fhir/Patient";
-  if (path == kPatient) {
-    if (m == "POST") {
-      call->route = Route::kPatientCreate;
-      if (!Authenticate(call)) return;
-      return PatientCreate(call);
+  if (!Authenticate(call)) return;
+  switch (match.route) {
+    case Route::kPatientCreate: return PatientCreate(call);
+    case Route::kPatientSearch: return PatientSearch(call);
+    case Route::kPatientRead:
+    case Route::kPatientUpdate:
+    case Route::kPatientDelete: {
+      if (PatientGroupsFor(call->who.role) == 0) {
+        return ReplyError(call, Forbidden("this role may not access patient data"));
+      }
+      const std::string id(match.id);
+      if (!IsWellFormedId(id)) return ReplyError(call, NotFound("no such patient"));
+      if (match.route == Route::kPatientRead) return PatientRead(call, id);
+      if (match.route == Route::kPatientUpdate) return PatientUpdate(call, id);
+      return PatientDelete(call, id);
     }
-    if (m == "GET") {
-      call->route = Route::kPatientSearch;
-      if (!Authenticate(call)) return;
-      return PatientSearch(call);
-    }
-    return method_not_allowed();
+    case Route::kAppointmentCreate: return AppointmentCreate(call);
+    case Route::kAppointmentSearch: return AppointmentSearch(call);
+    case Route::kNoteCreate: return NoteCreate(call);
+    case Route::kNoteSearch: return NoteSearch(call);
+    case Route::kAuditEvent: return AuditEvents(call);
+    default: return ReplyError(call, NotFound("no such route"));
   }
-  if (path.rfind("/fhir/Patient/", 0) == 0) {
-    const std::string id = path.substr(kPatient.size() + 1);
-    if (m == "GET") call->route = Route::kPatientRead;
-    else if (m == "PUT") call->route = Route::kPatientUpdate;
-    else if (m == "DELETE") call->route = Route::kPatientDelete;
-    else return method_not_allowed();
-    if (!Authenticate(call)) return;
-    if (PatientGroupsFor(call->who.role) == 0) {
-      return ReplyError(call, Forbidden("this role may not access patient data"));
-    }
-    if (!IsWellFormedId(id)) return ReplyError(call, NotFound("no such patient"));
-    if (m == "GET") return PatientRead(call, id);
-    if (m == "PUT") return PatientUpdate(call, id);
-    return PatientDelete(call, id);
-  }
-  if (path == "/fhir/Appointment") {
-    call->route = m == "POST" ? Route::kAppointmentCreate : Route::kAppointmentSearch;
-    if (m != "POST" && m != "GET") return method_not_allowed();
-    if (!Authenticate(call)) return;
-    return m == "POST" ? AppointmentCreate(call) : AppointmentSearch(call);
-  }
-  if (path == "/fhir/DocumentReference") {
-    call->route = m == "POST" ? Route::kNoteCreate : Route::kNoteSearch;
-    if (m != "POST" && m != "GET") return method_not_allowed();
-    if (!Authenticate(call)) return;
-    return m == "POST" ? NoteCreate(call) : NoteSearch(call);
-  }
-  if (path == "/fhir/AuditEvent") {
-    call->route = Route::kAuditEvent;
-    if (m != "GET") return method_not_allowed();
-    if (!Authenticate(call)) return;
-    return AuditEvents(call);
-  }
-  ReplyError(call, NotFound("no such route"));
 }
 
 bool Api::Authenticate(const std::shared_ptr<Call>& call) {
-  std::string_view header = call->req.authorization;
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.substr(0, kBearer.size()) != kBearer) {
+  const std::string_view token = BearerToken(call->req.authorization);
+  if (token.empty()) {
     ReplyError(call, Unauthenticated(std::string(kBadToken)));
     return false;
   }
-  Result<Principal> who = auth_.Authenticate(header.substr(kBearer.size()));
+  Result<Principal> who = auth_.Authenticate(token);
   if (!who.ok()) {
     ReplyError(call, who.status());
     return false;
@@ -449,7 +410,8 @@ void Api::Login(const std::shared_ptr<Call>& call) {
   }
   workers_.Submit([this, call, login = std::move(fields[0]), password = std::move(fields[1]),
                    totp = std::move(fields[2])] {
-    Result<LoginResult> r = auth_.Login(login, password, totp, call->req.source_ip);
+    bool known_login = false;
+    Result<LoginResult> r = auth_.Login(login, password, totp, call->req.source_ip, &known_login);
     metrics_.CountLogin(r.ok());
     AccessRecord rec = Record(*call, r.ok() ? "login.ok" : "login.fail", "");
     rec.login = login.size() <= 64 ? login : login.substr(0, 64);
@@ -464,7 +426,8 @@ void Api::Login(const std::shared_ptr<Call>& call) {
       return ReplyAudited(call, std::move(rec), std::move(resp));
     }
     rec.outcome = r.status().code();
-    const std::string safe_login = SafeMemberName(rec.login);
+    // An unknown login is not written: it may be a mistyped password or a patient's name.
+    const std::string safe_login = known_login ? SafeMemberName(rec.login) : "(unknown)";
     LogLine("login.fail login=" + safe_login + " source=" + call->req.source_ip + " reason=" +
             std::string(CodeName(r.status().code())) + " request=" + call->request_id);
     const Status failure = r.status();
@@ -756,30 +719,41 @@ void Api::NoteCreate(const std::shared_ptr<Call>& call) {
   Result<NoteInput> in = DocumentReferenceFromFhir(*body);
   if (!in.ok()) return ReplyError(call, in.status());
   if (!Admit(call, "note.create")) return;
-  const Classification cls = services_.classifier.Classify(in->text);
-  vault::Note note;
-  note.patient_id = in->patient_id;
-  note.author_login = call->who.login;
-  note.text = std::move(in->text);
-  for (const std::string& c : cls.categories) note.category_mask |= CategoryBit(c);
-  for (const std::string& q : cls.qualifiers) note.qualifier_mask |= QualifierBit(q);
-  Result<vault::Note> created = services_.notes.Create(call->who.practice_id, std::move(note));
-  if (!created.ok()) {
-    if (created.status().code() == Code::kNotFound) {
+  Result<store::PatientRow> subject = services_.data.GetPatient(call->who.practice_id, in->patient_id);
+  if (!subject.ok()) {
+    if (subject.status().code() == Code::kNotFound) {
       return ReplyError(call, NotFound("subject.reference: no such patient"));
     }
-    return ReplyError(call, created.status());
+    return ReplyError(call, subject.status());
   }
-  AccessRecord rec = Record(*call, "note.create", "DocumentReference");
-  rec.patient_ids = {created->patient_id};
-  rec.field_groups = MaskOf(FieldGroup::kNotes);
-  rec.note_categories = created->category_mask;
-  Response r;
-  r.status = 201;
-  r.content_type = std::string(kFhirJson);
-  r.body = Dump(DocumentReferenceToFhir(*created, &cls.spans));
-  r.headers.emplace_back("Location", "/fhir/DocumentReference/" + created->id);
-  ReplyAudited(call, std::move(rec), std::move(r));
+  // Classifying takes milliseconds, and waits for the classifier while it is still loading:
+  // never on an io thread.
+  workers_.Submit([this, call, in = std::move(*in)]() mutable {
+    const Classification cls = services_.classifier.Classify(in.text);
+    vault::Note note;
+    note.patient_id = std::move(in.patient_id);
+    note.author_login = call->who.login;
+    note.text = std::move(in.text);
+    for (const std::string& c : cls.categories) note.category_mask |= CategoryBit(c);
+    for (const std::string& q : cls.qualifiers) note.qualifier_mask |= QualifierBit(q);
+    Result<vault::Note> created = services_.notes.Create(call->who.practice_id, std::move(note));
+    if (!created.ok()) {
+      if (created.status().code() == Code::kNotFound) {
+        return ReplyError(call, NotFound("subject.reference: no such patient"));
+      }
+      return ReplyError(call, created.status());
+    }
+    AccessRecord rec = Record(*call, "note.create", "DocumentReference");
+    rec.patient_ids = {created->patient_id};
+    rec.field_groups = MaskOf(FieldGroup::kNotes);
+    rec.note_categories = created->category_mask;
+    Response r;
+    r.status = 201;
+    r.content_type = std::string(kFhirJson);
+    r.body = Dump(DocumentReferenceToFhir(*created, &cls.spans));
+    r.headers.emplace_back("Location", "/fhir/DocumentReference/" + created->id);
+    ReplyAudited(call, std::move(rec), std::move(r));
+  });
 }
 
 void Api::NoteSearch(const std::shared_ptr<Call>& call) {
