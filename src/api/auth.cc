@@ -102,7 +102,7 @@ Authenticator::Authenticator(const Services& services, const ServerConfig& confi
                         int64_t{config.login_failure_window_seconds} * kMicrosPerSecond),
       source_failures_(config.login_failures_per_source,
                        int64_t{config.login_failure_window_seconds} * kMicrosPerSecond) {
-  Result<std::string> dummy = crypto::HashPassword(NewToken(services_.random));
+  Result<std::string> dummy = crypto::HashPassword(NewToken(services_.random), config.password_cost);
   if (dummy.ok()) dummy_hash_ = std::move(dummy).value();
 }
 
@@ -114,7 +114,9 @@ Status Authenticator::Fail(const std::string& login, const std::string& source_i
 }
 
 Result<LoginResult> Authenticator::Login(const std::string& login, const std::string& password,
-                                         const std::string& totp, const std::string& source_ip) {
+                                         const std::string& totp, const std::string& source_ip,
+                                         bool* known_login) {
+  if (known_login != nullptr) *known_login = false;
   const UnixMicros now = services_.clock.Now();
   if (source_failures_.Exceeded(source_ip, now) || account_failures_.Exceeded(login, now)) {
     return Status(Code::kResourceExhausted, "too many failed logins; try again later");
@@ -125,6 +127,7 @@ Result<LoginResult> Authenticator::Login(const std::string& login, const std::st
     if (!dummy_hash_.empty()) (void)crypto::VerifyPassword(dummy_hash_, password);
     return Fail(login, source_ip, now);
   }
+  if (known_login != nullptr) *known_login = true;
   if (!crypto::VerifyPassword(user->password_hash, password)) return Fail(login, source_ip, now);
   Result<crypto::SecretBytes> secret = services_.users.TotpSecret(*user);
   if (!secret.ok()) return Fail(login, source_ip, now);

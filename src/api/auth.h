@@ -69,9 +69,12 @@ class Authenticator {
   // `services` and `config` must outlive this object.
   Authenticator(const Services& services, const ServerConfig& config);
 
-  // Slow (Argon2id, tens of ms): call it off the io threads.
+  // Slow (Argon2id, tens of ms): call it off the io threads. `*known_login` (if given) is set to
+  // whether `login` names an account, for the log line only: a mistyped login may be a password
+  // or a patient's name and must not be written down; the answer never depends on it.
   Result<LoginResult> Login(const std::string& login, const std::string& password,
-                            const std::string& totp, const std::string& source_ip);
+                            const std::string& totp, const std::string& source_ip,
+                            bool* known_login = nullptr);
   // Fast path served from the cache. Unauthenticated(kBadToken) when absent, revoked, expired or
   // the account is locked.
   Result<Principal> Authenticate(std::string_view token);

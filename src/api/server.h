@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "core/status.h"
+#include "crypto/password.h"
 #include "store/store.h"
 #include "vault/notes.h"
 #include "vault/patients.h"
@@ -40,6 +41,9 @@ struct ServerConfig {
   int login_failures_per_source = 20;
   int login_failure_window_seconds = 15 * 60;
   int session_cache_seconds = 5;  // how long a validated session is trusted without the store
+  // The vault's Argon2id cost: unknown logins are checked against a dummy hash of this cost so
+  // that they take as long as a wrong password.
+  crypto::PasswordCost password_cost;
   bool handle_signals = false;    // Stop() on SIGTERM/SIGINT
 };
 
