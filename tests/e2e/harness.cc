@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -20,8 +21,11 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_store.h"
 
 namespace medvault::e2e {
 namespace {
@@ -112,6 +116,7 @@ struct HttpClient::Impl {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
+  std::function<void(const HttpResponse&)> observer;
 
   void Connect() {
     tcp::resolver resolver(ioc);
@@ -135,11 +140,14 @@ struct HttpClient::Impl {
   HttpResponse Exchange(http::request<http::string_body>& req) {
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
+    // A server refusing an oversized body answers and closes before it has read it all: the
+    // write may fail, and the answer is still there to read.
+    beast::error_code write_ec;
     if (tls) {
-      http::write(*secure, req);
+      http::write(*secure, req, write_ec);
       http::read(*secure, buffer, parser);
     } else {
-      http::write(*plain, req);
+      http::write(*plain, req, write_ec);
       http::read(*plain, buffer, parser);
     }
     auto res = parser.release();
@@ -185,13 +193,19 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& targ
   for (int attempt = 0; attempt < 2; ++attempt) {
     try {
       if (!impl_->Connected()) impl_->Connect();
-      return impl_->Exchange(req);
+      HttpResponse r = impl_->Exchange(req);
+      if (impl_->observer) impl_->observer(r);
+      return r;
     } catch (const std::exception&) {
       impl_->Reset();
       if (attempt == 1) throw;
     }
   }
   return {};
+}
+
+void HttpClient::SetObserver(std::function<void(const HttpResponse&)> observer) {
+  impl_->observer = std::move(observer);
 }
 
 std::string HttpClient::SendRaw(const std::string& bytes) {
@@ -211,7 +225,9 @@ std::string HttpClient::SendRaw(const std::string& bytes) {
   return out;
 }
 
-std::string TotpCode(const std::string& base32_secret, int step_offset) {
+int64_t CurrentTotpStep() { return static_cast<int64_t>(std::time(nullptr)) / 30; }
+
+std::string TotpCode(const std::string& base32_secret, int64_t step) {
   static const int init = oath_init();
   (void)init;
   char* raw = nullptr;
@@ -220,22 +236,32 @@ std::string TotpCode(const std::string& base32_secret, int step_offset) {
     return "";
   }
   char code[7] = {};
-  const time_t now = std::time(nullptr) + step_offset * 30;
-  oath_totp_generate(raw, raw_len, now, 30, 0, 6, code);
+  oath_totp_generate(raw, raw_len, static_cast<time_t>(step * 30), 30, 0, 6, code);
   std::free(raw);
   return code;
 }
 
 std::string User::NextCode() {
-  // Steps -1, 0, +1 of the current time are all accepted once each.
-  const std::string code = TotpCode(secret, next_offset);
-  next_offset = next_offset >= 1 ? -1 : next_offset + 1;
-  return code;
+  const bool ready = WaitFor([&] { return last_step + 1 <= CurrentTotpStep() + 1; }, 35'000, 100);
+  EXPECT_TRUE(ready) << "no usable TOTP step for " << login;
+  last_step = std::max(last_step + 1, CurrentTotpStep() - 1);
+  return TotpCode(secret, last_step);
+}
+
+bool WaitFor(const std::function<bool()>& condition, int timeout_ms, int poll_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+  }
 }
 
 Vault::Vault() {
   CommandResult r = RunMedvault({"init", "--data", dir_.path()});
   if (r.exit_code != 0) ADD_FAILURE() << "medvault init failed: " << r.err;
+  SetConfig("argon2_ops", "1");
+  SetConfig("argon2_mem_mib", "8");
 }
 
 Vault::~Vault() { StopServer(); }
@@ -269,7 +295,7 @@ User Vault::AddUser(const std::string& practice, const std::string& login,
   return u;
 }
 
-void Vault::SetApiConfig(const std::string& key, const std::string& value) {
+void Vault::SetConfig(const std::string& key, const std::string& value) {
   const std::string path = dir() + "/medvault.toml";
   std::ifstream in(path);
   std::stringstream ss;
@@ -282,61 +308,71 @@ void Vault::SetApiConfig(const std::string& key, const std::string& value) {
   std::ofstream(path) << text;
 }
 
+void Vault::LockAccount(const std::string& login) {
+  auto store = store::OpenSqliteDataStore(dir() + "/medvault.db", store::SqliteOptions{});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const Status s = (*store)->SetUserLocked(login, true);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
 void Vault::Serve(bool tls) {
   tls_ = tls;
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
+  port_ = 0;
   const std::string bin = Bin();
   std::vector<std::string> args = {"serve", "--data", dir(), "--listen", "127.0.0.1:0"};
   if (!tls) args.push_back("--http");
   std::vector<char*> argv = Argv(bin, args);
-  const std::string err_path = dir() + "/server.stderr";
+  const std::string out_path = dir() + "/server.out";
+  const std::string err_path = dir() + "/server.err";
   const pid_t pid = fork();
   if (pid == 0) {
-    dup2(out[1], 1);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(out, 1);
     dup2(err, 2);
-    close(out[0]);
     execv(bin.c_str(), argv.data());
     _exit(127);
   }
-  close(out[1]);
   pid_ = pid;
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 200) <= 0) continue;
-    char c;
-    if (read(out[0], &c, 1) != 1) break;
-    if (c != '\n') {
-      line += c;
-      continue;
-    }
-    const std::string prefix = "listening on ";
-    if (line.rfind(prefix, 0) == 0) {
-      port_ = std::stoi(line.substr(line.rfind(':') + 1));
-      break;
-    }
-    line.clear();
-  }
-  close(out[0]);
-  ASSERT_GT(port_, 0) << "the server did not print `listening on`: " << ServerStderr();
+  const std::string prefix = "listening on ";
+  const bool listening = WaitFor(
+      [&] {
+        std::ifstream in(out_path);
+        std::string line;
+        while (std::getline(in, line)) {
+          if (line.rfind(prefix, 0) == 0) port_ = std::stoi(line.substr(line.rfind(':') + 1));
+        }
+        int status = 0;
+        return port_ > 0 || waitpid(pid_, &status, WNOHANG) == pid_;
+      },
+      60'000, 20);
+  ASSERT_TRUE(listening && port_ > 0)
+      << "the server did not print `listening on`: " << ServerOutput();
 }
 
-void Vault::StopServer() {
-  if (pid_ <= 0) return;
+int Vault::StopServer() {
+  if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 90'000);
+  if (!exited) {
+    ADD_FAILURE() << "the server did not stop on SIGTERM";
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
+  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string Vault::ServerStderr() const {
-  std::ifstream in(dir_.path() + "/server.stderr");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+std::string Vault::ServerOutput() const {
+  std::string all;
+  for (const char* name : {"/server.out", "/server.err"}) {
+    std::ifstream in(dir_.path() + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  return all;
 }
 
 std::unique_ptr<HttpClient> Vault::Client() const {

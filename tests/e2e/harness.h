@@ -1,6 +1,9 @@
 #pragma once
 // End-to-end harness: a vault made with the real `medvault` CLI in a temp dir, the real server
-// started on port 0, and a small Beast HTTP(S) client. Test-only; not thread-safe.
+// started on port 0 with its stdout and stderr captured to files, and a small Beast HTTP(S)
+// client. Test-only; not thread-safe.
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,56 +28,71 @@ struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
-  nlohmann::json Json() const;  // null if the body is not JSON
+  nlohmann::json Json() const;  // discarded (is_discarded()) if the body is not JSON
   std::string Header(const std::string& lower_name) const;
 };
 
 // One keep-alive connection; reconnects when the server closes it.
 class HttpClient {
  public:
+  // `ca_file`: the PEM certificate the server's must chain to (TLS only).
   HttpClient(std::string host, int port, bool tls, std::string ca_file = "");
   ~HttpClient();
   HttpResponse Send(const std::string& method, const std::string& target,
                     const std::string& body = "",
                     const std::map<std::string, std::string>& headers = {});
-  // Sends raw bytes and reads whatever the server answers until it closes (plain HTTP only).
+  // Sends raw bytes on a new plain connection and reads until the server closes it.
   std::string SendRaw(const std::string& bytes);
+  // Called with every response Send() returns (e.g. to scan it for patient fields).
+  void SetObserver(std::function<void(const HttpResponse&)> observer);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// The TOTP code of a base32 secret for the current 30-second step plus `step_offset`.
-std::string TotpCode(const std::string& base32_secret, int step_offset = 0);
+// RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 secret for the absolute time step `step`.
+std::string TotpCode(const std::string& base32_secret, int64_t step);
+int64_t CurrentTotpStep();
 
 struct User {
   std::string login;
   std::string password;
   std::string secret;  // base32
-  int next_offset = -1;  // each code is accepted once: use steps -1, 0, +1 in turn
+  int64_t last_step = 0;
+  // A code the server has not accepted yet: each step is accepted once per account and steps
+  // must increase, within ±1 of the current one. Waits (polling the clock, with a deadline) for
+  // the next step when the three usable ones are spent.
   std::string NextCode();
 };
 
 class Vault {
  public:
+  // `medvault init` in a fresh temp dir, with a low Argon2id cost (argon2_ops = 1, 8 MiB).
   Vault();
   ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
   const std::string& dir() const { return dir_.path(); }
   std::string AddPractice(const std::string& name);
   User AddUser(const std::string& practice, const std::string& login, const std::string& role);
-  // Replaces `key = ...` under [api] in medvault.toml.
-  void SetApiConfig(const std::string& key, const std::string& value);
+  // Replaces the line `key = ...` of medvault.toml (keys are unique across its sections).
+  void SetConfig(const std::string& key, const std::string& value);
+  // Locks the account in the vault's store, as the guard's containment leaves it.
+  void LockAccount(const std::string& login);
 
-  // Starts `medvault serve` on 127.0.0.1:0 and waits for "listening on HOST:PORT".
+  // Starts `medvault serve` on 127.0.0.1:0 (HTTPS with DIR/tls/cert.pem, or plain HTTP) and
+  // waits for its `listening on HOST:PORT` line.
   void Serve(bool tls = false);
-  void StopServer();
+  // SIGTERM, then waits (with a deadline) for the process to exit; its exit code, or -1.
+  int StopServer();
   bool serving() const { return pid_ > 0; }
   int port() const { return port_; }
-  std::string ServerStderr() const;
+  // Everything the server wrote to stdout and stderr so far.
+  std::string ServerOutput() const;
   std::unique_ptr<HttpClient> Client() const;
 
-  // Logs in and returns the bearer token (asserting 200).
+  // Logs in and returns the bearer token (expecting 200).
   std::string Login(User& user);
 
  private:
@@ -84,9 +102,12 @@ class Vault {
   bool tls_ = false;
 };
 
-// A valid FHIR Patient with the given names and a NIR whose key is computed.
+// A valid FHIR Patient with the given names and a NIR (13 digits + computed key).
 nlohmann::json SamplePatient(const std::string& family, const std::string& given,
                              const std::string& nir13 = "1841275056007");
 std::string NirWithKey(const std::string& nir13);
+
+// Polls `condition` until it holds or `timeout_ms` passes; whether it held.
+bool WaitFor(const std::function<bool()>& condition, int timeout_ms, int poll_ms = 50);
 
 }  // namespace medvault::e2e
