@@ -52,7 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return;  // closed, timed out or malformed: nothing to answer
     http::request<http::string_body> req = parser_->release();
     const bool keep_alive = req.keep_alive();
-    if (req.target() != kRoute) {
+    if (std::string_view(req.target().data(), req.target().size()) != kRoute) {
       Reply(404, "text/plain; charset=utf-8", "not found\n", keep_alive);
       return;
     }
