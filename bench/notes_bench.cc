@@ -2,7 +2,6 @@
 // (~1 % sensitive), against baselines over the same bytes (memchr scan, plain copy).
 // Run: build/bench/notes_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <array>
@@ -198,8 +197,8 @@ BENCHMARK(BM_LoadClassifier)->Unit(benchmark::kMillisecond)->Iterations(3);
 // lives in a fresh directory under $TMPDIR, filled by the first (untimed) load.
 void BM_LoadClassifierFromCache(benchmark::State& state) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string directory = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/notes_bench_cache.XXXXXX";
+  std::string directory =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/notes_bench_cache.XXXXXX";
   if (::mkdtemp(directory.data()) == nullptr) std::abort();
   if (!Classifier::Load(std::nullopt, directory).ok()) std::abort();
   bool from_cache = false;

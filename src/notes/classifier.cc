@@ -95,9 +95,10 @@ Status Compile(const std::vector<Pattern>& patterns, const CompileInput& input,
                hs_database_t** database) {
   if (input.expressions.empty()) return InvalidArgument("lexicons hold no category term");
   hs_compile_error_t* error = nullptr;
-  const hs_error_t compiled = hs_compile_multi(
-      input.expressions.data(), input.flags.data(), input.ids.data(),
-      static_cast<unsigned int>(input.expressions.size()), HS_MODE_BLOCK, nullptr, database, &error);
+  const hs_error_t compiled =
+      hs_compile_multi(input.expressions.data(), input.flags.data(), input.ids.data(),
+                       static_cast<unsigned int>(input.expressions.size()), HS_MODE_BLOCK, nullptr,
+                       database, &error);
   if (compiled == HS_SUCCESS) return Status::Ok();
   const std::string message = error != nullptr && error->message != nullptr ? error->message : "";
   const int expression = error != nullptr ? error->expression : -1;
@@ -263,7 +264,8 @@ Result<std::unique_ptr<Classifier>> Classifier::Load(const std::optional<std::st
 }
 
 Result<std::unique_ptr<Classifier>> Classifier::Load(
-    const std::optional<std::string>& directory, const std::optional<std::string>& cache_directory) {
+    const std::optional<std::string>& directory,
+    const std::optional<std::string>& cache_directory) {
   const std::optional<std::string> found = FindLexiconDirectory(directory);
   if (!found) return FromTexts(EmbeddedLexicons(), "embedded", cache_directory);
   MV_ASSIGN_OR_RETURN(const LexiconTexts texts, ReadLexiconDirectory(*found));
@@ -283,8 +285,8 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
     cache.emplace(*cache_directory);
     key = KeyFor({detector, full});
     if (LoadFromCache(*cache, key, &database->detector, &database->full)) {
-      return std::unique_ptr<Classifier>(new Classifier(std::move(patterns), std::move(database),
-                                                        std::move(source), true));
+      return std::unique_ptr<Classifier>(
+          new Classifier(std::move(patterns), std::move(database), std::move(source), true));
     }
   }
   MV_RETURN_IF_ERROR(Compile(patterns, detector, &database->detector));

@@ -48,7 +48,8 @@ class DatabaseCache {
   // Stores `blobs` under `key`, replacing any previous entry atomically.
   // Errors: kUnavailable when the directory cannot be created or the file cannot be written (the
   // caller goes on without the cache).
-  [[nodiscard]] Status Write(const DatabaseCacheKey& key, const std::vector<std::string>& blobs) const;
+  [[nodiscard]] Status Write(const DatabaseCacheKey& key,
+                             const std::vector<std::string>& blobs) const;
 
   const std::string& directory() const { return directory_; }
 

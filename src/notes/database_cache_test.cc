@@ -34,8 +34,8 @@ LexiconTexts SmallLexicons(const std::string& hiv_term) {
 
 const std::vector<std::string>& Probes() {
   static const std::vector<std::string> probes = {
-      "sérologie VIH négative", "pas de cannabis", "sa mère : VIH+, IST",
-      "cannabis thérapeutique", "ist les jours", "SIDA déclaré", "rien à signaler", ""};
+      "sérologie VIH négative", "pas de cannabis", "sa mère : VIH+, IST", "cannabis thérapeutique",
+      "ist les jours",          "SIDA déclaré",    "rien à signaler",     ""};
   return probes;
 }
 
