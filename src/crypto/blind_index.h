@@ -8,7 +8,6 @@
 // Thread-safety: immutable after construction; thread-safe.
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 #include "crypto/secret.h"
 
@@ -32,7 +31,10 @@ class BlindIndexer {
   uint32_t Token(IndexColumn column, std::string_view folded) const;
 
  private:
-  std::vector<SecretKey> column_keys_;
+  // Per column, the BLAKE2b state right after absorbing the column key (libsodium's
+  // crypto_generichash_state), kept in sodium-allocated memory since it is key material. A token
+  // copies its column's state, so the key block is compressed once per practice, not per token.
+  SecretBytes keyed_states_;
 };
 
 }  // namespace medvault::crypto

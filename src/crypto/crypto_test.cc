@@ -130,6 +130,19 @@ TEST(Envelope, MovedCiphertextFailsToOpenWithOneOpaqueError) {
   EXPECT_TRUE(OpenEnvelope(dek, ctx, env).ok());
 }
 
+// The token is BLAKE2b-128 keyed with KDF(index key, column, "mvblindx"), first 16 bits.
+TEST(BlindIndex, TokenEqualsTheDocumentedKeyedHash) {
+  const SecretKey index_key = KeyOf(9);
+  const BlindIndexer ix(index_key);
+  for (IndexColumn col : {IndexColumn::kFamily, IndexColumn::kNir, IndexColumn::kEmail}) {
+    uint8_t digest[16];
+    KeyedBlake2b(DeriveSubkey(index_key, static_cast<uint64_t>(col), "mvblindx"),
+                 AsBytes("dupontleger"), digest);
+    const uint32_t expected = (uint32_t{digest[0]} << 8 | digest[1]) >> (16 - kTokenBits);
+    EXPECT_EQ(ix.Token(col, "dupontleger"), expected);
+  }
+}
+
 TEST(BlindIndex, TokensArePerPracticeAndPerColumnAndTruncated) {
   const BlindIndexer a(KeyOf(1));
   const BlindIndexer b(KeyOf(2));
