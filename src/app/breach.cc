@@ -1,3 +1,4 @@
+#include "app/command_status.h"
 #include "app/breach.h"
 
 #include <algorithm>
@@ -30,16 +31,6 @@ struct AccountScope {
   std::set<std::string> patients;
 };
 
-int Fail(std::ostream& err, const Status& s) {
-  err << "medvault: " << s.message() << "\n";
-  switch (s.code()) {
-    case Code::kIntegrity: return 3;
-    case Code::kInternal:
-    case Code::kUnavailable: return 2;
-    default: return 1;
-  }
-}
-
 nlohmann::json GroupNames(FieldGroupMask mask) {
   nlohmann::json out = nlohmann::json::array();
   for (FieldGroup g : kAllFieldGroups) {
@@ -67,26 +58,26 @@ int RunBreachScope(const ScopeQuery& query, std::ostream& out, std::ostream& err
   UnixMicros until = INT64_MAX;
   if (!query.since.empty()) {
     auto t = ParseIsoTime(query.since);
-    if (!t.ok()) return Fail(err, t.status().WithContext("--since"));
+    if (!t.ok()) return ReportFailure(err, t.status().WithContext("--since"));
     since = *t;
   }
   if (!query.until.empty()) {
     auto t = ParseIsoTime(query.until);
-    if (!t.ok()) return Fail(err, t.status().WithContext("--until"));
+    if (!t.ok()) return ReportFailure(err, t.status().WithContext("--until"));
     until = *t;
   }
   auto ctx_or = VaultContext::Open(query.data_dir);
-  if (!ctx_or.ok()) return Fail(err, ctx_or.status());
+  if (!ctx_or.ok()) return ReportFailure(err, ctx_or.status());
   VaultContext& ctx = **ctx_or;
   auto seed = ctx.keyring().LogSigningSeed();
-  if (!seed.ok()) return Fail(err, seed.status());
+  if (!seed.ok()) return ReportFailure(err, seed.status());
   const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(*seed);
   auto log = store::OpenSqliteLogStore(ctx.LogPath());
-  if (!log.ok()) return Fail(err, log.status());
+  if (!log.ok()) return ReportFailure(err, log.status());
 
   // No scope from a log that does not verify.
   auto report = audit::Verify(**log, log_key.public_key());
-  if (!report.ok()) return Fail(err, report.status().WithContext("the access log does not verify"));
+  if (!report.ok()) return ReportFailure(err, report.status().WithContext("the access log does not verify"));
 
   KeyringAuditKeys keys(ctx.keyring());
   std::map<std::string, PatientScope> patients;
@@ -94,10 +85,10 @@ int RunBreachScope(const ScopeQuery& query, std::ostream& out, std::ostream& err
   constexpr uint64_t kChunk = 4096;
   for (uint64_t start = 0; start < report->tree_size; start += kChunk) {
     auto entries = (*log)->ReadEntries(start, std::min(kChunk, report->tree_size - start));
-    if (!entries.ok()) return Fail(err, entries.status());
+    if (!entries.ok()) return ReportFailure(err, entries.status());
     for (const auto& entry : *entries) {
       auto leaf = audit::OpenLeaf(entry, keys);
-      if (!leaf.ok()) return Fail(err, leaf.status().WithContext("a log entry cannot be opened"));
+      if (!leaf.ok()) return ReportFailure(err, leaf.status().WithContext("a log entry cannot be opened"));
       if (leaf->time < since || leaf->time >= until) continue;
       if (!query.logins.empty() && !Contains(query.logins, leaf->account)) continue;
       if (!query.source_ips.empty() && !Contains(query.source_ips, leaf->source)) continue;

@@ -1,3 +1,4 @@
+#include "app/command_status.h"
 #include "app/serve.h"
 
 #include <charconv>
@@ -14,44 +15,13 @@
 #include "store/sqlite/sqlite_store.h"
 
 namespace medvault::app {
-namespace {
-
-Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgument("--listen: expected HOST:PORT");
-  }
-  *host = listen.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  unsigned value = 0;
-  const char* first = listen.data() + colon + 1;
-  const char* last = listen.data() + listen.size();
-  auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || ptr != last || first == last || value > 65535) {
-    return InvalidArgument("--listen: invalid port");
-  }
-  *port = static_cast<uint16_t>(value);
-  return Status::Ok();
-}
-
-int Fail(std::ostream& err, const Status& s) {
-  err << "medvault: " << s.message() << "\n";
-  return s.code() == Code::kInternal || s.code() == Code::kUnavailable ? 2
-         : s.code() == Code::kIntegrity                               ? 3
-                                                                      : 1;
-}
-
-}  // namespace
-
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   api::ServerConfig config;
   if (Status s = ParseListen(options.listen, &config.host, &config.port); !s.ok()) {
-    return Fail(err, s);
+    return ReportFailure(err, s);
   }
   auto ctx_or = VaultContext::Open(options.data_dir, options.clock);
-  if (!ctx_or.ok()) return Fail(err, ctx_or.status());
+  if (!ctx_or.ok()) return ReportFailure(err, ctx_or.status());
   VaultContext& ctx = **ctx_or;
   const Config& c = ctx.config();
   config.plain_http = options.plain_http;
@@ -67,22 +37,22 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   config.handle_signals = true;
 
   auto log_store = store::OpenSqliteLogStore(ctx.LogPath());
-  if (!log_store.ok()) return Fail(err, log_store.status());
+  if (!log_store.ok()) return ReportFailure(err, log_store.status());
   auto seed = ctx.keyring().LogSigningSeed();
-  if (!seed.ok()) return Fail(err, seed.status());
+  if (!seed.ok()) return ReportFailure(err, seed.status());
   const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(*seed);
   KeyringAuditKeys audit_keys(ctx.keyring());
   audit::AccessLogOptions log_options;
   log_options.origin = c.log_origin;
   audit::AccessLog access_log(**log_store, audit_keys, log_key, ctx.clock(), ctx.random(),
                               log_options);
-  if (Status s = access_log.Start(); !s.ok()) return Fail(err, s);
+  if (Status s = access_log.Start(); !s.ok()) return ReportFailure(err, s);
 
   // Checkpoints go to the witnesses from a thread of their own: no request waits for a witness.
   auto witness_keys = ParseWitnessKeys(c.log_witness_keys);
   if (!witness_keys.ok()) {
     access_log.Stop();
-    return Fail(err, witness_keys.status());
+    return ReportFailure(err, witness_keys.status());
   }
   std::mutex report_mu;
   WitnessPushOptions push_options;
@@ -112,14 +82,14 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
       nullptr};
   api::Server server(std::move(services), config);
   auto endpoint = server.Start();
-  if (!endpoint.ok()) return Fail(err, endpoint.status());
+  if (!endpoint.ok()) return ReportFailure(err, endpoint.status());
   out << "listening on " << endpoint->ToString() << std::endl;
   if (Status s = note_classifier.Ready(); !s.ok()) {
     server.Stop();
     server.Wait();
     pusher.Stop();
     access_log.Stop();
-    return Fail(err, s.WithContext("note classifier"));
+    return ReportFailure(err, s.WithContext("note classifier"));
   }
   server.Wait();
   pusher.Stop();

@@ -1,3 +1,4 @@
+#include "app/command_status.h"
 #include "app/witness.h"
 
 #include <algorithm>
@@ -20,33 +21,6 @@ namespace medvault::app {
 namespace {
 
 constexpr const char* kKeyFile = "/witness.key";
-
-int Fail(std::ostream& err, const Status& s) {
-  err << "medvault: " << s.message() << "\n";
-  return s.code() == Code::kInternal || s.code() == Code::kUnavailable ? 2
-         : s.code() == Code::kIntegrity                                ? 3
-                                                                       : 1;
-}
-
-Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgument("--listen: expected HOST:PORT");
-  }
-  *host = listen.substr(0, colon);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  unsigned value = 0;
-  const char* first = listen.data() + colon + 1;
-  const char* last = listen.data() + listen.size();
-  auto [ptr, ec] = std::from_chars(first, last, value);
-  if (ec != std::errc() || ptr != last || first == last || value > 65535) {
-    return InvalidArgument("--listen: invalid port");
-  }
-  *port = static_cast<uint16_t>(value);
-  return Status::Ok();
-}
 
 struct WitnessIdentity {
   std::string name;
@@ -92,14 +66,14 @@ std::string FirstLine(std::string_view body) {
 int RunWitnessInit(const std::string& state_dir, const std::string& name, std::ostream& out,
                    std::ostream& err) {
   if (!audit::ValidKeyName(name)) {
-    return Fail(err, InvalidArgument("--name: no spaces, '+' or control characters"));
+    return ReportFailure(err, InvalidArgument("--name: no spaces, '+' or control characters"));
   }
   const std::string path = state_dir + kKeyFile;
-  if (PathExists(path)) return Fail(err, InvalidArgument(state_dir + " already holds a witness"));
-  if (Status s = MakeDirs(state_dir); !s.ok()) return Fail(err, s);
+  if (PathExists(path)) return ReportFailure(err, InvalidArgument(state_dir + " already holds a witness"));
+  if (Status s = MakeDirs(state_dir); !s.ok()) return ReportFailure(err, s);
   const crypto::SigningKey key = crypto::SigningKey::Generate();
   const std::string text = name + "\n" + Base64Encode(key.seed().UnsafeBytes()) + "\n";
-  if (Status s = WriteFileAtomic(path, text, 0600); !s.ok()) return Fail(err, s);
+  if (Status s = WriteFileAtomic(path, text, 0600); !s.ok()) return ReportFailure(err, s);
   const std::unique_ptr<Clock> clock = NewRealClock();
   const audit::WitnessHandler handler(name, key, {}, state_dir, *clock);
   out << handler.VerifierKey() << "\n";
@@ -109,17 +83,17 @@ int RunWitnessInit(const std::string& state_dir, const std::string& name, std::o
 int RunWitnessServe(const WitnessServeOptions& options, std::ostream& out, std::ostream& err) {
   api::WitnessServerConfig config;
   if (Status s = ParseListen(options.listen, &config.host, &config.port); !s.ok()) {
-    return Fail(err, s);
+    return ReportFailure(err, s);
   }
-  if (options.log_keys.empty()) return Fail(err, InvalidArgument("--log-key: at least one"));
+  if (options.log_keys.empty()) return ReportFailure(err, InvalidArgument("--log-key: at least one"));
   std::vector<audit::NoteVerifier> logs;
   for (const std::string& text : options.log_keys) {
     Result<audit::NoteVerifier> v = audit::ParseVerifierKey(text);
-    if (!v.ok()) return Fail(err, InvalidArgument("--log-key " + text + ": malformed"));
+    if (!v.ok()) return ReportFailure(err, InvalidArgument("--log-key " + text + ": malformed"));
     logs.push_back(*v);
   }
   Result<WitnessIdentity> identity = LoadIdentity(options.state_dir);
-  if (!identity.ok()) return Fail(err, identity.status());
+  if (!identity.ok()) return ReportFailure(err, identity.status());
   const std::unique_ptr<Clock> clock = NewRealClock();
   audit::WitnessHandler handler(identity->name, identity->key, std::move(logs), options.state_dir,
                                 *clock);
@@ -136,7 +110,7 @@ int RunWitnessServe(const WitnessServeOptions& options, std::ostream& out, std::
       },
       config);
   Result<api::Endpoint> endpoint = server.Start();
-  if (!endpoint.ok()) return Fail(err, endpoint.status());
+  if (!endpoint.ok()) return ReportFailure(err, endpoint.status());
   out << "listening on " << endpoint->ToString() << std::endl;
   server.Wait();
   return 0;
@@ -154,15 +128,15 @@ Result<std::vector<audit::WitnessKey>> ParseWitnessKeys(const std::vector<std::s
 
 int RunAuditVerifyWithWitnesses(const std::string& data_dir, std::ostream& out, std::ostream& err) {
   auto ctx = VaultContext::Open(data_dir);
-  if (!ctx.ok()) return Fail(err, ctx.status());
+  if (!ctx.ok()) return ReportFailure(err, ctx.status());
   Result<std::vector<audit::WitnessKey>> witnesses =
       ParseWitnessKeys((*ctx)->config().log_witness_keys);
-  if (!witnesses.ok()) return Fail(err, witnesses.status());
+  if (!witnesses.ok()) return ReportFailure(err, witnesses.status());
   auto seed = (*ctx)->keyring().LogSigningSeed();
-  if (!seed.ok()) return Fail(err, seed.status());
+  if (!seed.ok()) return ReportFailure(err, seed.status());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(*seed);
   auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
-  if (!log.ok()) return Fail(err, log.status());
+  if (!log.ok()) return ReportFailure(err, log.status());
   return audit::RunAuditVerify(**log, key.public_key(), *witnesses, out, err);
 }
 

@@ -8,6 +8,7 @@
 #include "api/fhir_patient.h"
 #include "app/generator.h"
 #include "app/breach.h"
+#include "app/command_status.h"
 #include "app/demo.h"
 #include "app/import.h"
 #include "audit/verify.h"
@@ -23,23 +24,6 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitInput = 1;
-constexpr int kExitInternal = 2;
-constexpr int kExitIntegrity = 3;
-
-int ExitCode(const Status& s) {
-  switch (s.code()) {
-    case Code::kOk: return kExitOk;
-    case Code::kIntegrity: return kExitIntegrity;
-    case Code::kInternal:
-    case Code::kUnavailable: return kExitInternal;
-    default: return kExitInput;
-  }
-}
-
-int Fail(std::ostream& err, const Status& s) {
-  err << "medvault: " << s.message() << "\n";
-  return ExitCode(s);
-}
 
 Result<std::unique_ptr<app::VaultContext>> OpenVault(const std::string& dir) {
   return app::VaultContext::Open(dir);
@@ -49,12 +33,12 @@ Result<std::unique_ptr<app::VaultContext>> OpenVault(const std::string& dir) {
 template <typename F>
 int WithLog(const std::string& dir, std::ostream& err, F body) {
   auto ctx = OpenVault(dir);
-  if (!ctx.ok()) return Fail(err, ctx.status());
+  if (!ctx.ok()) return app::ReportFailure(err, ctx.status());
   auto seed = (*ctx)->keyring().LogSigningSeed();
-  if (!seed.ok()) return Fail(err, seed.status());
+  if (!seed.ok()) return app::ReportFailure(err, seed.status());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(*seed);
   auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
-  if (!log.ok()) return Fail(err, log.status());
+  if (!log.ok()) return app::ReportFailure(err, log.status());
   return body(**log, key.public_key());
 }
 
@@ -78,7 +62,7 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   init->callback([&] {
     Status s = app::InitVault(data_dir, init_options);
     if (!s.ok()) {
-      result = Fail(err, s);
+      result = app::ReportFailure(err, s);
       return;
     }
     out << "vault created in " << data_dir << "\n";
@@ -94,12 +78,12 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   practice_add->callback([&] {
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     auto id = (*ctx)->AddPractice(practice_name);
     if (!id.ok()) {
-      result = Fail(err, id.status());
+      result = app::ReportFailure(err, id.status());
       return;
     }
     out << *id << "\n";
@@ -121,20 +105,20 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   user_add->callback([&] {
     std::string password;
     if (!std::getline(in, password) || password.empty()) {
-      result = Fail(err, InvalidArgument("password: expected on the first line of stdin"));
+      result = app::ReportFailure(err, InvalidArgument("password: expected on the first line of stdin"));
       return;
     }
     if (!password.empty() && password.back() == '\r') password.pop_back();
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     const Role role = *ParseRole(role_name);
     auto created = (*ctx)->users().Create(role == Role::kSecurity ? "" : practice_id, login, role,
                                           password, display_name);
     if (!created.ok()) {
-      result = Fail(err, created.status());
+      result = app::ReportFailure(err, created.status());
       return;
     }
     out << created->totp_uri << "\n";
@@ -149,12 +133,12 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   unlock->callback([&] {
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     Status s = (*ctx)->data().SetUserLocked(login, false);
     if (!s.ok()) {
-      result = Fail(err, s.code() == Code::kNotFound ? InvalidArgument("--login: no such account")
+      result = app::ReportFailure(err, s.code() == Code::kNotFound ? InvalidArgument("--login: no such account")
                                                      : s);
       return;
     }
@@ -170,16 +154,16 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   import->callback([&] {
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     if (auto p = (*ctx)->data().GetPractice(practice_id); !p.ok()) {
-      result = Fail(err, InvalidArgument("--practice: no such practice"));
+      result = app::ReportFailure(err, InvalidArgument("--practice: no such practice"));
       return;
     }
     auto count = app::ImportPatientsFile((*ctx)->patients(), practice_id, import_file);
     if (!count.ok()) {
-      result = Fail(err, count.status().WithContext(import_file + ": nothing imported"));
+      result = app::ReportFailure(err, count.status().WithContext(import_file + ": nothing imported"));
       return;
     }
     out << *count << "\n";
@@ -194,12 +178,12 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   rotate->callback([&] {
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     auto summary = (*ctx)->RotateKeys();
     if (!summary.ok()) {
-      result = Fail(err, summary.status());
+      result = app::ReportFailure(err, summary.status());
       return;
     }
     out << *summary << "\n";
@@ -217,12 +201,12 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   shred->callback([&] {
     auto ctx = OpenVault(data_dir);
     if (!ctx.ok()) {
-      result = Fail(err, ctx.status());
+      result = app::ReportFailure(err, ctx.status());
       return;
     }
     Status s = (*ctx)->patients().Shred(practice_id, patient_id);
     if (!s.ok()) {
-      result = Fail(err, s.code() == Code::kNotFound ? InvalidArgument("--id: no such patient")
+      result = app::ReportFailure(err, s.code() == Code::kNotFound ? InvalidArgument("--id: no such patient")
                                                      : s);
       return;
     }
@@ -247,7 +231,7 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     if (gen_out != "-") {
       file.open(gen_out, std::ios::binary | std::ios::trunc);
       if (!file) {
-        result = Fail(err, InvalidArgument("--out: cannot write " + gen_out));
+        result = app::ReportFailure(err, InvalidArgument("--out: cannot write " + gen_out));
         return;
       }
       o = &file;
@@ -256,7 +240,7 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     if (!gen_notes.empty()) {
       notes_file.open(gen_notes, std::ios::binary | std::ios::trunc);
       if (!notes_file) {
-        result = Fail(err, InvalidArgument("--notes: cannot write " + gen_notes));
+        result = app::ReportFailure(err, InvalidArgument("--notes: cannot write " + gen_notes));
         return;
       }
     }
@@ -274,7 +258,7 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       }
     }
     o->flush();
-    if (!*o) result = Fail(err, Internal("write failed"));
+    if (!*o) result = app::ReportFailure(err, Internal("write failed"));
   });
 
   // notes classify / eval

@@ -187,30 +187,21 @@ Result<Patient> Patients::Open(const store::PatientRow& row, FieldGroupMask grou
   p.updated = row.updated;
   if ((groups & kSealedGroups) == 0) return p;
   MV_ASSIGN_OR_RETURN(auto dek, keyring_.PatientDek(row.practice_id, row.id));
-  if (MaskHas(groups, FieldGroup::kIdentity)) {
-    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
-                                                          Context(row.practice_id, row.id,
-                                                                  FieldGroup::kIdentity,
-                                                                  row.key_version),
-                                                          row.identity));
-    MV_ASSIGN_OR_RETURN(p.identity, DecodeIdentity(plain));
-  }
-  if (MaskHas(groups, FieldGroup::kContact)) {
-    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
-                                                          Context(row.practice_id, row.id,
-                                                                  FieldGroup::kContact,
-                                                                  row.key_version),
-                                                          row.contact));
-    MV_ASSIGN_OR_RETURN(p.contact, DecodeContact(plain));
-  }
-  if (MaskHas(groups, FieldGroup::kInsurance)) {
-    MV_ASSIGN_OR_RETURN(Bytes plain, crypto::OpenEnvelope(*dek,
-                                                          Context(row.practice_id, row.id,
-                                                                  FieldGroup::kInsurance,
-                                                                  row.key_version),
-                                                          row.insurance));
-    MV_ASSIGN_OR_RETURN(p.insurance, DecodeInsurance(plain));
-  }
+  // Opens one group's envelope and decodes it into *field.
+  auto open_group = [&](FieldGroup group, const Bytes& envelope, auto decode,
+                        auto* field) -> Status {
+    if (!MaskHas(groups, group)) return Status::Ok();
+    MV_ASSIGN_OR_RETURN(
+        Bytes plain,
+        crypto::OpenEnvelope(*dek, Context(row.practice_id, row.id, group, row.key_version),
+                             envelope));
+    MV_ASSIGN_OR_RETURN(*field, decode(plain));
+    return Status::Ok();
+  };
+  MV_RETURN_IF_ERROR(open_group(FieldGroup::kIdentity, row.identity, DecodeIdentity, &p.identity));
+  MV_RETURN_IF_ERROR(open_group(FieldGroup::kContact, row.contact, DecodeContact, &p.contact));
+  MV_RETURN_IF_ERROR(
+      open_group(FieldGroup::kInsurance, row.insurance, DecodeInsurance, &p.insurance));
   return p;
 }
 
