@@ -1,5 +1,6 @@
 #include "app/generator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string_view>
 
@@ -124,6 +125,27 @@ vault::Patient Generator::NextPatient() {
 SyntheticNote Generator::NextNote(int sensitive_per_mille) {
   const bool sensitive = random_.Uniform(1000) < static_cast<uint64_t>(sensitive_per_mille);
   return {Pick(sensitive ? sensitive_notes_ : plain_notes_), sensitive};
+}
+
+std::vector<UnixMicros> Generator::NextVisits(UnixMicros until, int years) {
+  constexpr int64_t kDay = 86'400'000'000;
+  constexpr int64_t kSlot = 20 * 60'000'000LL;
+  const uint64_t per_year = random_.Uniform(10) == 0 ? 12 + random_.Uniform(12)  // chronic
+                                                     : random_.Uniform(7);      // 0 to 6
+  const uint64_t count = per_year * static_cast<uint64_t>(years);
+  const int64_t span_days = 365LL * years;
+  const int64_t first_day = until / kDay - span_days;
+  std::vector<UnixMicros> visits;
+  visits.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    int64_t day = first_day + static_cast<int64_t>(random_.Uniform(static_cast<uint64_t>(span_days)));
+    const int64_t weekday = (day + 3) % 7;  // 1970-01-01 was a Thursday; 0 = Monday
+    if (weekday >= 5) day -= weekday - 4;   // weekends move to Friday
+    const int64_t slot = static_cast<int64_t>(random_.Uniform(33));  // 08:00 to 18:40
+    visits.push_back(day * kDay + 8 * 3'600'000'000LL + slot * kSlot);
+  }
+  std::sort(visits.begin(), visits.end());
+  return visits;
 }
 
 std::string Generator::NextPracticeName() {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/random.h"
 #include "vault/patient.h"
 
@@ -28,6 +29,9 @@ class Generator {
   // About `sensitive_per_mille` notes in 1,000 are drawn from the sensitive templates.
   SyntheticNote NextNote(int sensitive_per_mille = 10);
   std::string NextPracticeName();
+  // Consultation start times of one patient over the `years` before `until`: on average four a
+  // year (none for some, many for the chronically ill), weekdays, 20-minute slots 08:00–19:00 UTC.
+  std::vector<UnixMicros> NextVisits(UnixMicros until, int years);
   const std::vector<std::string>& family_names() const { return family_; }
 
  private:

@@ -220,12 +220,18 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   uint64_t gen_seed = 1;
   std::string gen_out = "-";
   std::string gen_notes;
+  std::string gen_appointments;
   gen->add_option("--patients", gen_count, "number of patients")->check(CLI::Range(1, 20'000'000));
   gen->add_option("--seed", gen_seed, "seed (same seed, same data)");
   gen->add_option("--out", gen_out, "output file, - for stdout");
   gen->add_option("--notes", gen_notes, "also write one note per patient as JSONL to this file");
+  gen->add_option("--appointments", gen_appointments,
+                  "also write three years of consultations as JSONL (patient = line number)");
   gen->callback([&] {
     app::Generator generator(gen_seed);
+    // Notes and visits draw from their own generator, so the patients of a seed are the same
+    // whichever extra files are asked for.
+    app::Generator extras(gen_seed ^ 0x9e3779b97f4a7c15ULL);
     std::ofstream file;
     std::ostream* o = &out;
     if (gen_out != "-") {
@@ -244,17 +250,37 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
         return;
       }
     }
+    std::ofstream appointments_file;
+    if (!gen_appointments.empty()) {
+      appointments_file.open(gen_appointments, std::ios::binary | std::ios::trunc);
+      if (!appointments_file) {
+        result = app::ReportFailure(
+            err, InvalidArgument("--appointments: cannot write " + gen_appointments));
+        return;
+      }
+    }
     const FieldGroupMask all = MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact) |
                                MaskOf(FieldGroup::kInsurance);
+    const UnixMicros until = *ParseIsoTime("2026-11-01T00:00:00Z");
     for (uint64_t i = 0; i < gen_count; ++i) {
       nlohmann::json j = api::PatientToFhir(generator.NextPatient(), all);
       j.erase("id");
       *o << j.dump() << "\n";
       if (notes_file.is_open()) {
-        auto note = generator.NextNote();
+        auto note = extras.NextNote();
         notes_file << nlohmann::json{{"id", "gen-" + std::to_string(i + 1)}, {"text", note.text}}
                           .dump()
                    << "\n";
+      }
+      if (appointments_file.is_open()) {
+        for (UnixMicros start : extras.NextVisits(until, 3)) {
+          appointments_file << nlohmann::json{{"patient", i + 1},
+                                              {"status", "fulfilled"},
+                                              {"start", FormatIsoTime(start)},
+                                              {"end", FormatIsoTime(start + 20 * 60'000'000LL)}}
+                                   .dump()
+                            << "\n";
+        }
       }
     }
     o->flush();
