@@ -65,31 +65,23 @@ void AccessLogSink::Record(api::AccessRecord rec, std::function<void(Status)> on
   });
 }
 
+api::AccessEventView EventViewFromLeaf(const audit::Leaf& leaf) {
+  api::AccessEventView view;
+  view.time = leaf.time;
+  view.login = leaf.account;
+  view.role = leaf.role.value_or(Role::kPractitioner);
+  view.action = leaf.action;
+  view.field_groups = leaf.field_groups;
+  view.outcome = CodeFromHttp(leaf.outcome);
+  return view;
+}
+
 Result<std::vector<api::AccessEventView>> LogAuditQuery::ForPatient(
     const std::string& practice_id, const std::string& patient_id) {
+  MV_ASSIGN_OR_RETURN(std::vector<audit::Leaf> leaves, index_.ForPatient(practice_id, patient_id));
   std::vector<api::AccessEventView> out;
-  MV_ASSIGN_OR_RETURN(uint64_t size, store_.EntryCount());
-  constexpr uint64_t kChunk = 4096;
-  for (uint64_t start = 0; start < size; start += kChunk) {
-    MV_ASSIGN_OR_RETURN(auto entries, store_.ReadEntries(start, std::min(kChunk, size - start)));
-    for (const auto& entry : entries) {
-      MV_ASSIGN_OR_RETURN(audit::EntryHeader header, audit::ParseEntryHeader(entry));
-      if (!practice_id.empty() && header.key_id != practice_id) continue;
-      if (header.key_id == audit::kVaultKeyId) continue;
-      MV_ASSIGN_OR_RETURN(audit::Leaf leaf, audit::OpenLeaf(entry, keys_));
-      bool names_patient = false;
-      for (const auto& id : leaf.patient_ids) names_patient = names_patient || id == patient_id;
-      if (!names_patient) continue;
-      api::AccessEventView view;
-      view.time = leaf.time;
-      view.login = leaf.account;
-      view.role = leaf.role.value_or(Role::kPractitioner);
-      view.action = leaf.action;
-      view.field_groups = leaf.field_groups;
-      view.outcome = CodeFromHttp(leaf.outcome);
-      out.push_back(std::move(view));
-    }
-  }
+  out.reserve(leaves.size());
+  for (const audit::Leaf& leaf : leaves) out.push_back(EventViewFromLeaf(leaf));
   return out;
 }
 

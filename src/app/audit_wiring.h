@@ -8,6 +8,7 @@
 #include "api/hooks.h"
 #include "audit/access_log.h"
 #include "audit/leaf.h"
+#include "audit/patient_index.h"
 #include "notes/classifier.h"
 #include "store/log_store.h"
 #include "vault/keyring.h"
@@ -37,18 +38,21 @@ class AccessLogSink final : public api::AuditSink {
 };
 
 // A patient's access history, read back from the log: every leaf of the practice (or of any
-// practice when practice_id is empty) naming the patient. A linear scan of the log.
+// practice when practice_id is empty) naming the patient, found through the log's patient index
+// (audit/patient_index.h), which it catches up first.
 class LogAuditQuery final : public api::AuditQuery {
  public:
-  LogAuditQuery(store::LogStore& store, audit::AuditKeyProvider& keys)
-      : store_(store), keys_(keys) {}
+  LogAuditQuery(store::LogStore& store, audit::AuditKeyProvider& keys) : index_(store, keys) {}
   Result<std::vector<api::AccessEventView>> ForPatient(const std::string& practice_id,
                                                        const std::string& patient_id) override;
+  audit::PatientIndex& index() { return index_; }
 
  private:
-  store::LogStore& store_;
-  audit::AuditKeyProvider& keys_;
+  audit::PatientIndex index_;
 };
+
+// The view of one leaf in a patient's access history.
+api::AccessEventView EventViewFromLeaf(const audit::Leaf& leaf);
 
 // Builds the classifier on a background thread (compiling the lexicons into one Hyperscan
 // database takes seconds) so that the server starts at once; the first note written waits for it.

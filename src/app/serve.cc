@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "api/server.h"
 #include "app/audit_wiring.h"
@@ -80,6 +81,18 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
         return api::LogResponse{r.content_type, std::string(AsChars(r.body))};
       },
       nullptr};
+  // Brings the log's patient index up to date in the background (after a restart or an upgrade
+  // it may be behind); queries catch up by themselves too, this only saves the first one a wait.
+  std::thread index_catch_up([&] {
+    if (auto r = audit_query.index().CatchUp(); !r.ok()) {
+      std::lock_guard<std::mutex> lock(report_mu);
+      err << "patient index: " << r.status().ToString() << std::endl;
+    }
+  });
+  struct JoinAtExit {
+    std::thread& t;
+    ~JoinAtExit() { t.join(); }
+  } join_index_catch_up{index_catch_up};
   api::Server server(std::move(services), config);
   auto endpoint = server.Start();
   if (!endpoint.ok()) return ReportFailure(err, endpoint.status());

@@ -39,6 +39,13 @@ struct LogCheckpointRow {
   std::string note;  // the complete signed note (C2SP tlog-checkpoint)
 };
 
+// One row of the patient index: the leaf at `leaf_index` names `patient_id` (a random id, never a
+// patient field).
+struct PatientLeafRow {
+  std::string patient_id;
+  uint64_t leaf_index = 0;
+};
+
 struct LogCosignatureRow {
   uint64_t tree_size = 0;
   std::string witness;  // the witness key name
@@ -76,6 +83,17 @@ class LogStore {
   // Keeps a witness cosignature of the checkpoint of `tree_size`.
   virtual Status AddCosignature(const LogCosignatureRow& row) = 0;
   virtual Result<std::vector<LogCosignatureRow>> ListCosignatures(uint64_t tree_size) = 0;
+
+  // The patient index (audit/patient_index.h): derived from the entries, appended in order.
+  // AppendPatientIndex records that entries [from, to) are indexed, with their `rows`, in one
+  // transaction. FailedPrecondition (and nothing written) unless `from` equals PatientIndexSize()
+  // (another indexer got there first) and from <= to; InvalidArgument for a row outside [from, to).
+  virtual Status AppendPatientIndex(uint64_t from, uint64_t to,
+                                    std::span<const PatientLeafRow> rows) = 0;
+  // Number of entries indexed so far (0 when never indexed).
+  virtual Result<uint64_t> PatientIndexSize() = 0;
+  // The indexed leaves naming `patient_id`, ascending.
+  virtual Result<std::vector<uint64_t>> PatientLeaves(const std::string& patient_id) = 0;
 
   // Number of durable write transactions committed so far (each is one fsync of the journal);
   // lets tests and benchmarks check that concurrent appends share fsyncs.

@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS log_cosignatures(
   witness TEXT NOT NULL,
   line TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS log_cosignatures_size ON log_cosignatures(tree_size);
+CREATE TABLE IF NOT EXISTS log_patient_leaves(
+  patient_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  PRIMARY KEY(patient_id, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_patient_index_progress(
+  indexed_size INTEGER PRIMARY KEY);
 PRAGMA user_version = 1;
 )sql";
 
@@ -320,6 +326,57 @@ class SqliteLogStore final : public LogStore {
     return out;
   }
 
+  Status AppendPatientIndex(uint64_t from, uint64_t to,
+                            std::span<const PatientLeafRow> rows) override {
+    if (from > to) return FailedPrecondition("log store: patient index range is reversed");
+    for (const PatientLeafRow& r : rows) {
+      if (r.leaf_index < from || r.leaf_index >= to) {
+        return InvalidArgument("log store: patient index row outside its range");
+      }
+    }
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    MV_RETURN_IF_ERROR(Exec(writer_, "BEGIN IMMEDIATE", "begin patient index"));
+    Status s = [&]() -> Status {
+      MV_ASSIGN_OR_RETURN(uint64_t indexed, IndexSizeOn(writer_));
+      if (indexed != from) {
+        return FailedPrecondition("log store: patient index is at " + std::to_string(indexed) +
+                                  ", not " + std::to_string(from));
+      }
+      if (from == to) return Status::Ok();
+      Stmt insert(writer_,
+                  "INSERT OR IGNORE INTO log_patient_leaves(patient_id, idx) VALUES(?, ?)");
+      Stmt progress(writer_, "INSERT INTO log_patient_index_progress(indexed_size) VALUES(?)");
+      if (!insert.ok() || !progress.ok()) return SqlError(writer_, "prepare patient index");
+      for (const PatientLeafRow& r : rows) {
+        insert.Bind(1, std::string_view(r.patient_id));
+        insert.Bind(2, r.leaf_index);
+        MV_RETURN_IF_ERROR(insert.Run("insert patient index row"));
+      }
+      progress.Bind(1, to);
+      return progress.Run("insert patient index progress");
+    }();
+    return CommitOrRollback(s, 0).status();
+  }
+
+  Result<uint64_t> PatientIndexSize() override {
+    std::lock_guard<std::mutex> lock(reader_mu_);
+    return IndexSizeOn(reader_);
+  }
+
+  Result<std::vector<uint64_t>> PatientLeaves(const std::string& patient_id) override {
+    std::lock_guard<std::mutex> lock(reader_mu_);
+    Stmt get(reader_, "SELECT idx FROM log_patient_leaves WHERE patient_id = ? ORDER BY idx");
+    if (!get.ok()) return SqlError(reader_, "prepare patient leaves");
+    get.Bind(1, std::string_view(patient_id));
+    std::vector<uint64_t> out;
+    while (true) {
+      MV_ASSIGN_OR_RETURN(bool row, get.Step("patient leaves"));
+      if (!row) break;
+      out.push_back(static_cast<uint64_t>(get.Int(0)));
+    }
+    return out;
+  }
+
   uint64_t SyncCount() const override { return sync_count_.load(); }
 
  private:
@@ -332,6 +389,14 @@ class SqliteLogStore final : public LogStore {
     if (!get.ok()) return SqlError(db, "prepare entry count");
     MV_ASSIGN_OR_RETURN(bool row, get.Step("entry count"));
     if (!row) return Internal("log store: entry count returned no row");
+    return static_cast<uint64_t>(get.Int(0));
+  }
+
+  static Result<uint64_t> IndexSizeOn(sqlite3* db) {
+    Stmt get(db, "SELECT COALESCE(MAX(indexed_size), 0) FROM log_patient_index_progress");
+    if (!get.ok()) return SqlError(db, "prepare patient index size");
+    MV_ASSIGN_OR_RETURN(bool row, get.Step("patient index size"));
+    if (!row) return Internal("log store: patient index size returned no row");
     return static_cast<uint64_t>(get.Int(0));
   }
 

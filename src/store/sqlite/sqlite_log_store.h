@@ -5,7 +5,9 @@
 //
 // Schema (user_version 1): log_entries(idx PRIMARY KEY, entry BLOB), log_tiles(level, idx,
 // hashes BLOB), log_checkpoints(seq, tree_size, signed_at, note), log_cosignatures(seq,
-// tree_size, witness, line). The store only ever inserts.
+// tree_size, witness, line), log_patient_leaves(patient_id, idx) and
+// log_patient_index_progress(indexed_size) (the patient index; added to version 1 files by
+// CREATE TABLE IF NOT EXISTS). The store only ever inserts.
 //
 // Concurrency: thread-safe. One writer connection under a mutex for every write, one reader
 // connection under its own mutex; WAL lets reads proceed while the writer commits.
