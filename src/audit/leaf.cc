@@ -131,14 +131,40 @@ Result<EntryHeader> ParseEntryHeader(ByteView entry) {
   return header;
 }
 
-Result<Leaf> OpenLeaf(ByteView entry, AuditKeyProvider& keys) {
-  MV_ASSIGN_OR_RETURN(EntryHeader header, ParseEntryHeader(entry));
-  MV_ASSIGN_OR_RETURN(crypto::SecretKey key, keys.AuditKey(header.key_id));
-  MV_ASSIGN_OR_RETURN(Bytes payload, crypto::Open(key, entry.subspan(header.header_size),
-                                                  entry.first(header.header_size)));
+namespace {
+
+Result<Leaf> CheckedLeaf(const EntryHeader& header, ByteView payload) {
   MV_ASSIGN_OR_RETURN(Leaf leaf, DecodeLeafPayload(payload));
   if (LeafKeyId(leaf) != header.key_id) return IntegrityError("audit leaf: key id mismatch");
   return leaf;
+}
+
+}  // namespace
+
+Result<Leaf> OpenLeaf(ByteView entry, AuditKeyProvider& keys) {
+  MV_ASSIGN_OR_RETURN(EntryHeader header, ParseEntryHeader(entry));
+  MV_ASSIGN_OR_RETURN(crypto::SecretKey key, keys.AuditKey(header.key_id));
+  return OpenLeafWithKey(entry, header, key);
+}
+
+Result<Leaf> OpenLeafWithKey(ByteView entry, const EntryHeader& header,
+                             const crypto::SecretKey& key) {
+  MV_ASSIGN_OR_RETURN(Bytes payload, crypto::Open(key, entry.subspan(header.header_size),
+                                                  entry.first(header.header_size)));
+  return CheckedLeaf(header, payload);
+}
+
+Result<crypto::SecretKey> LeafOpeningKey(ByteView entry, const crypto::SecretKey& audit_key) {
+  MV_ASSIGN_OR_RETURN(EntryHeader header, ParseEntryHeader(entry));
+  return crypto::OpeningKey(audit_key, entry.subspan(header.header_size));
+}
+
+Result<Leaf> OpenLeafWithOpeningKey(ByteView entry, const crypto::SecretKey& opening_key) {
+  MV_ASSIGN_OR_RETURN(EntryHeader header, ParseEntryHeader(entry));
+  MV_ASSIGN_OR_RETURN(Bytes payload,
+                      crypto::OpenWithOpeningKey(opening_key, entry.subspan(header.header_size),
+                                                 entry.first(header.header_size)));
+  return CheckedLeaf(header, payload);
 }
 
 }  // namespace medvault::audit

@@ -91,5 +91,14 @@ Result<EntryHeader> ParseEntryHeader(ByteView entry);
 
 // Opens an entry with the key of its key id and decodes the leaf.
 Result<Leaf> OpenLeaf(ByteView entry, AuditKeyProvider& keys);
+// The same with the audit key of `header.key_id` already at hand (callers that open many leaves
+// keep their keys). REQUIRES: header == ParseEntryHeader(entry).
+Result<Leaf> OpenLeafWithKey(ByteView entry, const EntryHeader& header,
+                             const crypto::SecretKey& key);
+
+// The opening key of one entry (crypto::OpeningKey of its sealed payload): it opens that entry
+// and no other, without revealing the practice's audit key (breach evidence).
+Result<crypto::SecretKey> LeafOpeningKey(ByteView entry, const crypto::SecretKey& audit_key);
+Result<Leaf> OpenLeafWithOpeningKey(ByteView entry, const crypto::SecretKey& opening_key);
 
 }  // namespace medvault::audit

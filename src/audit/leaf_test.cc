@@ -121,6 +121,23 @@ TEST(LeafSeal, OpenFailsAfterTamperOrUnderAnotherKeyId) {
   EXPECT_EQ(OpenLeaf(moved, keys).status().message(), "cannot open");
 }
 
+TEST(LeafSeal, OpeningKeyOpensThatEntryOnlyWithoutTheAuditKey) {
+  FakeKeyProvider keys({"prac-1"});
+  SeededRandom nonces(6);
+  const Bytes entry = SealLeaf(SampleLeaf(1), keys, nonces).value();
+  const Bytes other = SealLeaf(SampleLeaf(2), keys, nonces).value();
+  const crypto::SecretKey audit_key = keys.AuditKey("prac-1").value();
+  Result<crypto::SecretKey> opening = LeafOpeningKey(entry, audit_key);
+  ASSERT_TRUE(opening.ok());
+  EXPECT_FALSE(opening->Equals(audit_key));
+  EXPECT_EQ(OpenLeafWithOpeningKey(entry, *opening).value(), SampleLeaf(1));
+  EXPECT_FALSE(OpenLeafWithOpeningKey(other, *opening).ok());
+  Bytes moved = entry;
+  moved[7] = '2';  // relabelled with another key id: the associated data differs
+  EXPECT_FALSE(OpenLeafWithOpeningKey(moved, *opening).ok());
+  EXPECT_EQ(OpenLeafWithKey(entry, *ParseEntryHeader(entry), audit_key).value(), SampleLeaf(1));
+}
+
 TEST(LeafSeal, UnknownKeyIdIsNotFound) {
   FakeKeyProvider keys({"other"});
   SeededRandom nonces(5);

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "crypto/sodium_init.h"
 
 namespace medvault::crypto {
@@ -39,6 +41,34 @@ Result<Bytes> Open(const SecretKey& key, ByteView sealed, ByteView associated_da
           out.data(), &written, nullptr, sealed.data() + kNonceSize, sealed.size() - kNonceSize,
           associated_data.data(), associated_data.size(), sealed.data(),
           key.UnsafeBytes().data()) != 0) {
+    return IntegrityError("cannot open");
+  }
+  return out;
+}
+
+Result<SecretKey> OpeningKey(const SecretKey& key, ByteView sealed) {
+  EnsureSodium();
+  if (sealed.size() < kSealOverhead) return IntegrityError("cannot open");
+  static_assert(crypto_core_hchacha20_INPUTBYTES == 16);
+  SecretKey subkey;
+  crypto_core_hchacha20(subkey.UnsafeMutableBytes().data(), sealed.data(),
+                        key.UnsafeBytes().data(), nullptr);
+  return subkey;
+}
+
+Result<Bytes> OpenWithOpeningKey(const SecretKey& opening_key, ByteView sealed,
+                                 ByteView associated_data) {
+  EnsureSodium();
+  if (sealed.size() < kSealOverhead) return IntegrityError("cannot open");
+  static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12);
+  uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES] = {0, 0, 0, 0};
+  std::copy(sealed.data() + 16, sealed.data() + kNonceSize, nonce + 4);
+  Bytes out(sealed.size() - kSealOverhead);
+  unsigned long long written = 0;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(
+          out.data(), &written, nullptr, sealed.data() + kNonceSize, sealed.size() - kNonceSize,
+          associated_data.data(), associated_data.size(), nonce,
+          opening_key.UnsafeBytes().data()) != 0) {
     return IntegrityError("cannot open");
   }
   return out;

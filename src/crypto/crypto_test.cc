@@ -60,6 +60,37 @@ TEST(Aead, TamperedCiphertextFailsOpaquely) {
   EXPECT_EQ(r.status().message(), "cannot open");
 }
 
+// draft-irtf-cfrg-xchacha-03, section 2.2.1 (HChaCha20 test vector): the opening key of a message
+// whose nonce starts with the vector's 16 input bytes is the vector's output.
+TEST(Aead, OpeningKeyIsTheHChaCha20Subkey) {
+  Bytes key_bytes;
+  for (uint8_t i = 0; i < 32; ++i) key_bytes.push_back(i);
+  const SecretKey key = SecretKey::FromBytes(key_bytes);
+  Bytes sealed = *HexDecode("000000090000004a0000000031415927");
+  sealed.resize(kSealOverhead, 0);
+  Result<SecretKey> opening = OpeningKey(key, sealed);
+  ASSERT_TRUE(opening.ok());
+  EXPECT_EQ(HexEncode(opening->UnsafeBytes()),
+            "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc");
+}
+
+TEST(Aead, OpeningKeyOpensItsMessageOnly) {
+  const SecretKey key = SecretKey::Generate();
+  auto random = NewSystemRandom();
+  const Bytes first = Seal(key, AsBytes("first record"), AsBytes("ad"), *random);
+  const Bytes second = Seal(key, AsBytes("second record"), AsBytes("ad"), *random);
+  Result<SecretKey> opening = OpeningKey(key, first);
+  ASSERT_TRUE(opening.ok());
+  EXPECT_EQ(AsChars(*OpenWithOpeningKey(*opening, first, AsBytes("ad"))), "first record");
+  EXPECT_FALSE(OpenWithOpeningKey(*opening, second, AsBytes("ad")).ok());
+  EXPECT_FALSE(OpenWithOpeningKey(*opening, first, AsBytes("other ad")).ok());
+  Bytes tampered = first;
+  tampered[tampered.size() - 1] ^= 1;
+  EXPECT_EQ(OpenWithOpeningKey(*opening, tampered, AsBytes("ad")).status().message(),
+            "cannot open");
+  EXPECT_FALSE(OpeningKey(key, AsBytes("short")).ok());
+}
+
 // RFC 6234 / FIPS 180-2 "abc".
 TEST(Hash, Sha256MatchesKnownAnswer) {
   EXPECT_EQ(HexEncode(Sha256(AsBytes("abc"))),
