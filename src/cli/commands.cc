@@ -8,6 +8,7 @@
 #include "api/fhir_patient.h"
 #include "app/generator.h"
 #include "app/breach.h"
+#include "app/breach_evidence.h"
 #include "app/command_status.h"
 #include "app/demo.h"
 #include "app/import.h"
@@ -319,6 +320,18 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     });
   });
 
+  auto* check_evidence = audit_cmd->add_subcommand(
+      "check-evidence", "Verify breach evidence offline (no vault needed)");
+  std::string evidence_dir;
+  app::EvidenceCheckOptions evidence_options;
+  check_evidence->add_option("DIR", evidence_dir, "evidence directory")->required();
+  check_evidence->add_option("--log-key", evidence_options.log_key,
+                             "the log's verifier key (GET /log/key) to pin");
+  check_evidence->add_option("--witness-key", evidence_options.witness_keys,
+                             "a witness's cosignature key to pin (repeatable)");
+  check_evidence->callback(
+      [&] { result = app::RunCheckEvidence(evidence_dir, evidence_options, out, err); });
+
   // breach scope
   auto* breach = cli.add_subcommand("breach", "Incident response");
   breach->require_subcommand(1);
@@ -330,6 +343,10 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   scope->add_option("--source-ip", scope_query.source_ips, "client address (repeatable)");
   scope->add_option("--since", scope_query.since, "ISO 8601 time, inclusive");
   scope->add_option("--until", scope_query.until, "ISO 8601 time, exclusive");
+  scope->add_option("--practice", scope_query.practices, "practice id (repeatable)");
+  scope->add_option("--format", scope_query.format, "json (default), csv or summary");
+  scope->add_option("--evidence", scope_query.evidence_dir,
+                    "also write the offline proof into this new directory");
   scope->callback([&] { result = app::RunBreachScope(scope_query, out, err); });
 
   // witness init / serve
