@@ -9,6 +9,7 @@
 #include "app/generator.h"
 #include "app/breach.h"
 #include "app/breach_evidence.h"
+#include "app/dump_match.h"
 #include "app/command_status.h"
 #include "app/demo.h"
 #include "app/import.h"
@@ -348,6 +349,14 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   scope->add_option("--evidence", scope_query.evidence_dir,
                     "also write the offline proof into this new directory");
   scope->callback([&] { result = app::RunBreachScope(scope_query, out, err); });
+  auto* match = breach->add_subcommand(
+      "match", "Which of our patients a leaked dump holds, and which account it came through");
+  app::MatchRequest match_request;
+  match->add_option("--data", match_request.data_dir, "vault directory")->required();
+  match->add_option("files", match_request.files, "dump files (CSV of any separator, JSON lines)")
+      ->required();
+  match->add_flag("--text", match_request.text, "a readable summary instead of JSON");
+  match->callback([&] { result = app::RunBreachMatch(match_request, out, err); });
 
   // witness init / serve
   auto* witness =
