@@ -222,6 +222,18 @@ Status Authenticator::Logout(const Principal& p) {
   return services_.data.RevokeSession(AsBytes(p.token_hash));
 }
 
+Status Authenticator::VerifyTotp(const Principal& p, const std::string& code) {
+  MV_ASSIGN_OR_RETURN(store::UserRow user, services_.data.GetUser(p.user_id));
+  if (user.locked) return Status(Code::kSuspended, "access suspended by the guard");
+  Result<crypto::SecretBytes> secret = services_.users.TotpSecret(user);
+  if (!secret.ok()) return Unauthenticated("invalid code");
+  const int64_t step = TotpStepFor(secret->UnsafeBytes(), services_.clock.Now(), code);
+  if (step < 0) return Unauthenticated("invalid code");
+  MV_ASSIGN_OR_RETURN(bool fresh, services_.data.AdvanceTotpStep(user.id, step));
+  if (!fresh) return Unauthenticated("invalid code");
+  return Status::Ok();
+}
+
 Status Authenticator::ContainAccount(const Principal& p) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -79,6 +79,9 @@ class Authenticator {
   // the account is locked.
   Result<Principal> Authenticate(std::string_view token);
   Status Logout(const Principal& p);
+  // Checks a fresh TOTP code of the principal's account (each step is accepted once, as at
+  // login): Unauthenticated("invalid code") if wrong or already used.
+  Status VerifyTotp(const Principal& p, const std::string& code);
   // Revokes every session of the account and locks it.
   Status ContainAccount(const Principal& p);
   void ContainSource(const std::string& source_ip);

@@ -9,6 +9,8 @@
 #include "api/outcome.h"
 #include "api/routes.h"
 #include "core/ids.h"
+#include "core/text_fold.h"
+#include "crypto/hash.h"
 #include "api/note_labels.h"
 #include "vault/nir.h"
 
@@ -114,6 +116,10 @@ struct Api::Call {
   api::Route route = api::Route::kOther;
   bool break_glass = false;
   int64_t page_depth = 0;
+  uint8_t search_params = 0;   // GuardSearchParam bits
+  uint64_t query_hash = 0;     // keyed hash of the search values (the guard never sees them)
+  std::string appointment_practitioner;
+  UnixMicros appointment_start = 0;
 
   const std::string* Param(std::string_view name) const {
     for (const auto& [k, v] : params) {
@@ -141,7 +147,8 @@ Api::Api(const Services& services, const ServerConfig& config)
     : services_(services),
       config_(config),
       auth_(services, config),
-      workers_(config.worker_threads) {
+      workers_(config.worker_threads),
+      query_key_(crypto::SecretKey::Generate()) {
   request_prefix_ = HexEncode(AsBytes(NewToken(services_.random))).substr(0, 8);
 }
 
@@ -270,6 +277,7 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
   }
   if (!Authenticate(call)) return;
   switch (match.route) {
+    case Route::kStepUp: return StepUp(call);
     case Route::kPatientCreate: return PatientCreate(call);
     case Route::kPatientSearch: return PatientSearch(call);
     case Route::kPatientRead:
@@ -326,34 +334,75 @@ void Api::Contain(const std::shared_ptr<Call>& call, const Decision& d,
     if (!s.ok()) LogLine("error request=" + call->request_id + " containment: " + s.ToString());
   }
   if (d.contain_source) auth_.ContainSource(call->req.source_ip);
+  std::string others;
+  for (const AccountToContain& a : d.also_contain) {
+    Principal p;
+    p.user_id = a.user_id;
+    p.login = a.login;
+    Status s = auth_.ContainAccount(p);
+    if (!s.ok()) LogLine("error request=" + call->request_id + " containment: " + s.ToString());
+    others += (others.empty() ? "" : ",") + SafeMemberName(a.login);
+  }
   LogLine("ALERT guard.contain login=" + call->who.login + " practice=" + call->who.practice_id +
           " source=" + call->req.source_ip + " decision=" + d.Name() + " action=" + action +
-          " reason=" + d.reason + " request=" + call->request_id);
+          " reason=" + d.reason + (others.empty() ? "" : " also=" + others) +
+          " request=" + call->request_id);
   AccessRecord rec = Record(*call, "guard.contain", "");
   rec.outcome = Code::kSuspended;
   rec.guard_decision = d.Name();
-  rec.detail = action;
+  rec.detail = action + (others.empty() ? "" : " also=" + others);
   services_.audit.Record(std::move(rec), [this, call](Status s) {
     if (!s.ok()) LogLine("audit-unavailable request=" + call->request_id);
     ReplyError(call, Status(Code::kSuspended, "access suspended by the guard"));
   });
 }
 
-bool Api::Admit(const std::shared_ptr<Call>& call, const std::string& action) {
+GuardContext Api::Context(const Call& call, const std::string& action) const {
   GuardContext ctx;
   ctx.time = services_.clock.Now();
-  ctx.practice_id = call->who.practice_id;
-  ctx.user_id = call->who.user_id;
-  ctx.login = call->who.login;
-  ctx.role = call->who.role;
-  ctx.session_id = call->who.session_id;
-  ctx.source_ip = call->req.source_ip;
+  ctx.practice_id = call.who.practice_id;
+  ctx.user_id = call.who.user_id;
+  ctx.login = call.who.login;
+  ctx.role = call.who.role;
+  ctx.session_id = call.who.session_id;
+  ctx.source_ip = call.req.source_ip;
+  ctx.user_agent = call.req.user_agent;
+  ctx.request_id = call.request_id;
   ctx.action = action;
-  ctx.break_glass = call->break_glass;
-  ctx.page_depth = call->page_depth;
-  const Decision d = services_.guard.Admit(ctx);
+  ctx.break_glass = call.break_glass;
+  ctx.page_depth = call.page_depth;
+  ctx.search_params = call.search_params;
+  ctx.query_hash = call.query_hash;
+  ctx.appointment_practitioner = call.appointment_practitioner;
+  ctx.appointment_start = call.appointment_start;
+  return ctx;
+}
+
+bool Api::Enforce(const std::shared_ptr<Call>& call, const Decision& d,
+                  const std::string& action) {
   if (d.contain_account || d.contain_source) {
     Contain(call, d, action);
+    return false;
+  }
+  if (d.step_up && !d.allow) {
+    // RFC 9470's challenge: the same session may go on once it proves a fresh second factor.
+    json outcome = {{"resourceType", "OperationOutcome"},
+                    {"issue",
+                     {{{"severity", "error"},
+                       {"code", "login"},
+                       {"details",
+                        {{"coding",
+                          {{{"system", "urn:medvault:guard"}, {"code", "step-up-required"}}}}}},
+                       {"diagnostics",
+                        "a fresh TOTP code is required: POST /auth/step-up {\"totp\": CODE}"}}}}};
+    Response r;
+    r.status = 401;
+    r.content_type = std::string(kFhirJson);
+    r.body = Dump(outcome);
+    r.headers.emplace_back("WWW-Authenticate",
+                           "Bearer error=\"insufficient_user_authentication\", "
+                           "error_description=\"a fresh TOTP code is required at /auth/step-up\"");
+    Send(call, std::move(r));
     return false;
   }
   if (!d.allow) {
@@ -363,30 +412,28 @@ bool Api::Admit(const std::shared_ptr<Call>& call, const std::string& action) {
   return true;
 }
 
+bool Api::Admit(const std::shared_ptr<Call>& call, const std::string& action) {
+  return Enforce(call, services_.guard.Admit(Context(*call, action)), action);
+}
+
 bool Api::Charge(const std::shared_ptr<Call>& call, const std::string& action,
                  const std::vector<std::string>& ids, const std::vector<bool>& canary,
                  FieldGroupMask groups) {
-  GuardContext ctx;
-  ctx.time = services_.clock.Now();
-  ctx.practice_id = call->who.practice_id;
-  ctx.user_id = call->who.user_id;
-  ctx.login = call->who.login;
-  ctx.role = call->who.role;
-  ctx.session_id = call->who.session_id;
-  ctx.source_ip = call->req.source_ip;
-  ctx.action = action;
-  ctx.break_glass = call->break_glass;
-  ctx.page_depth = call->page_depth;
-  const Decision d = services_.guard.Charge(ctx, ids, canary, groups);
-  if (d.contain_account || d.contain_source) {
-    Contain(call, d, action);
-    return false;
-  }
-  if (!d.allow) {
-    ReplyError(call, Forbidden("refused by the guard"));
-    return false;
-  }
-  return true;
+  return Enforce(call, services_.guard.Charge(Context(*call, action), ids, canary, groups),
+                 action);
+}
+
+bool Api::ChargeOne(const std::shared_ptr<Call>& call, const std::string& action,
+                    const std::string& id, bool canary, FieldGroupMask groups) {
+  return Charge(call, action, {id}, {canary}, groups);
+}
+
+void Api::ReplyMissingPatient(const std::shared_ptr<Call>& call, const std::string& action,
+                              const std::string& id, const Status& status) {
+  GuardContext ctx = Context(*call, action);
+  ctx.id_not_found = true;
+  if (!Enforce(call, services_.guard.Charge(ctx, {id}, {false}, 0), action)) return;
+  ReplyError(call, status);
 }
 
 // --- Authentication routes -------------------------------------------------------------------
@@ -446,6 +493,39 @@ void Api::Logout(const std::shared_ptr<Call>& call) {
   ReplyAudited(call, Record(*call, "logout", ""), std::move(r));
 }
 
+void Api::StepUp(const std::shared_ptr<Call>& call) {
+  json body = json::parse(call->req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ReplyError(call, InvalidArgument("body: must be a JSON object"));
+  }
+  auto it = body.find("totp");
+  if (it == body.end() || !it->is_string()) {
+    return ReplyError(call, InvalidArgument("totp: required string"));
+  }
+  workers_.Submit([this, call, totp = it->get<std::string>()] {
+    const Status verified = auth_.VerifyTotp(call->who, totp);
+    if (!verified.ok() && verified.code() != Code::kUnauthenticated) {
+      return ReplyError(call, verified);
+    }
+    const std::string action = verified.ok() ? "guard.step_up.ok" : "guard.step_up.fail";
+    const Decision d = services_.guard.StepUp(Context(*call, action), verified.ok());
+    if (d.contain_account || d.contain_source) return Contain(call, d, action);
+    LogLine(std::string(verified.ok() ? "guard.step_up.ok" : "ALERT guard.step_up.fail") +
+            " login=" + call->who.login + " practice=" + call->who.practice_id +
+            " source=" + call->req.source_ip + " request=" + call->request_id);
+    AccessRecord rec = Record(*call, action, "");
+    rec.outcome = verified.code();
+    if (!verified.ok()) {
+      return services_.audit.Record(std::move(rec), [this, call, verified](Status) {
+        ReplyError(call, verified);
+      });
+    }
+    Response r;
+    r.status = 204;
+    ReplyAudited(call, std::move(rec), std::move(r));
+  });
+}
+
 // --- Patients --------------------------------------------------------------------------------
 
 namespace {
@@ -466,6 +546,7 @@ void Api::PatientCreate(const std::shared_ptr<Call>& call) {
   if (!Admit(call, "patient.create")) return;
   Result<vault::Patient> created = services_.patients.Create(call->who.practice_id, std::move(*p));
   if (!created.ok()) return ReplyError(call, created.status());
+  if (!ChargeOne(call, "patient.create", created->id, false, groups)) return;
   AccessRecord rec = Record(*call, "patient.create", "Patient");
   rec.patient_ids = {created->id};
   rec.field_groups = groups & static_cast<FieldGroupMask>(~MaskOf(FieldGroup::kNotes));
@@ -483,7 +564,10 @@ void Api::PatientRead(const std::shared_ptr<Call>& call, const std::string& id) 
   const std::string action = call->break_glass ? "breakglass" : "patient.read";
   if (!Admit(call, action)) return;
   Result<vault::Patient> p = services_.patients.Read(call->who.practice_id, id, groups);
-  if (!p.ok()) return ReplyError(call, p.status());
+  if (!p.ok()) {
+    if (p.status().code() == Code::kNotFound) return ReplyMissingPatient(call, action, id, p.status());
+    return ReplyError(call, p.status());
+  }
   const bool canary = services_.patients.IsCanary(call->who.practice_id, id);
   if (!Charge(call, action, {id}, {canary}, groups)) return;
   AccessRecord rec = Record(*call, action, "Patient");
@@ -508,6 +592,14 @@ void Api::PatientUpdate(const std::shared_ptr<Call>& call, const std::string& id
   Result<vault::Patient> p = PatientFromFhir(*body);
   if (!p.ok()) return ReplyError(call, p.status());
   if (!Admit(call, "patient.update")) return;
+  Result<store::PatientRow> row = services_.data.GetPatient(call->who.practice_id, id);
+  if (!row.ok()) {
+    if (row.status().code() == Code::kNotFound) {
+      return ReplyMissingPatient(call, "patient.update", id, NotFound("no such patient"));
+    }
+    return ReplyError(call, row.status());
+  }
+  if (!ChargeOne(call, "patient.update", id, row->canary, groups)) return;
   p->id = id;
   Result<vault::Patient> updated = services_.patients.Update(call->who.practice_id, std::move(*p));
   if (!updated.ok()) return ReplyError(call, updated.status());
@@ -525,6 +617,14 @@ void Api::PatientDelete(const std::shared_ptr<Call>& call, const std::string& id
     return ReplyError(call, Forbidden("only a practitioner may delete a patient"));
   }
   if (!Admit(call, "patient.shred")) return;
+  Result<store::PatientRow> row = services_.data.GetPatient(call->who.practice_id, id);
+  if (!row.ok()) {
+    if (row.status().code() == Code::kNotFound) {
+      return ReplyMissingPatient(call, "patient.shred", id, NotFound("no such patient"));
+    }
+    return ReplyError(call, row.status());
+  }
+  if (!ChargeOne(call, "patient.shred", id, row->canary, 0)) return;
   Status s = services_.patients.Shred(call->who.practice_id, id);
   if (!s.ok()) return ReplyError(call, s);
   AccessRecord rec = Record(*call, "patient.shred", "Patient");
@@ -601,6 +701,22 @@ void Api::PatientSearch(const std::shared_ptr<Call>& call) {
     }
   }
   const bool listing = query.empty();
+  if (!listing) {
+    call->search_params = static_cast<uint8_t>(
+        (query.family.empty() ? 0 : kSearchFamily) | (query.given.empty() ? 0 : kSearchGiven) |
+        (query.birth_date ? kSearchBirthDate : 0) | (query.nir.empty() ? 0 : kSearchIdentifier));
+    std::string shape = FoldForSearch(query.family);
+    shape += '\0';
+    shape += FoldForSearch(query.given);
+    shape += '\0';
+    if (query.birth_date) shape += FormatDate(*query.birth_date);
+    shape += '\0';
+    shape += query.nir;
+    uint8_t digest[16];
+    crypto::KeyedBlake2b(query_key_, AsBytes(shape), digest);
+    for (size_t i = 0; i < 8; ++i) call->query_hash = (call->query_hash << 8) | digest[i];
+    if (call->query_hash == 0) call->query_hash = 1;
+  }
   const std::string action = listing ? "patient.list" : "patient.search";
   if (!Admit(call, action)) return;
   Result<vault::PatientPage> page =
@@ -610,7 +726,7 @@ void Api::PatientSearch(const std::shared_ptr<Call>& call) {
   std::vector<std::string> ids;
   ids.reserve(page->patients.size());
   for (const vault::Patient& p : page->patients) ids.push_back(p.id);
-  if (!ids.empty() && !Charge(call, action, ids, page->canary, groups)) return;
+  if (!Charge(call, action, ids, page->canary, groups)) return;
 
   json entries = json::array();
   for (const vault::Patient& p : page->patients) {
@@ -651,7 +767,8 @@ void Api::AppointmentCreate(const std::shared_ptr<Call>& call) {
   Result<store::PatientRow> patient = services_.data.GetPatient(call->who.practice_id, in->patient_id);
   if (!patient.ok()) {
     if (patient.status().code() == Code::kNotFound) {
-      return ReplyError(call, NotFound("participant: no such patient"));
+      return ReplyMissingPatient(call, "appointment.create", in->patient_id,
+                                 NotFound("participant: no such patient"));
     }
     return ReplyError(call, patient.status());
   }
@@ -660,6 +777,9 @@ void Api::AppointmentCreate(const std::shared_ptr<Call>& call) {
       practitioner->role != Role::kPractitioner) {
     return ReplyError(call, InvalidArgument("participant: no such practitioner in the practice"));
   }
+  call->appointment_practitioner = in->practitioner_login;
+  call->appointment_start = in->start;
+  if (!ChargeOne(call, "appointment.create", in->patient_id, patient->canary, 0)) return;
   store::AppointmentRow row;
   row.id = NewId(services_.random);
   row.practice_id = call->who.practice_id;
@@ -690,6 +810,12 @@ void Api::AppointmentSearch(const std::shared_ptr<Call>& call) {
   if (date == nullptr) return ReplyError(call, InvalidArgument("date: required"));
   Result<Date> day = ParseDate(*date);
   if (!day.ok()) return ReplyError(call, InvalidArgument("date: " + day.status().message()));
+  {
+    uint8_t digest[16];
+    crypto::KeyedBlake2b(query_key_, AsBytes("appointment:" + *date), digest);
+    for (size_t i = 0; i < 8; ++i) call->query_hash = (call->query_hash << 8) | digest[i];
+    if (call->query_hash == 0) call->query_hash = 1;
+  }
   if (!Admit(call, "appointment.search")) return;
   const UnixMicros from = DaysFromCivil(*day) * kMicrosPerDay;
   Result<std::vector<store::AppointmentRow>> rows =
@@ -722,9 +848,13 @@ void Api::NoteCreate(const std::shared_ptr<Call>& call) {
   Result<store::PatientRow> subject = services_.data.GetPatient(call->who.practice_id, in->patient_id);
   if (!subject.ok()) {
     if (subject.status().code() == Code::kNotFound) {
-      return ReplyError(call, NotFound("subject.reference: no such patient"));
+      return ReplyMissingPatient(call, "note.create", in->patient_id,
+                                 NotFound("subject.reference: no such patient"));
     }
     return ReplyError(call, subject.status());
+  }
+  if (!ChargeOne(call, "note.create", in->patient_id, subject->canary, MaskOf(FieldGroup::kNotes))) {
+    return;
   }
   // Classifying takes milliseconds, and waits for the classifier while it is still loading:
   // never on an io thread.

@@ -15,6 +15,7 @@
 #include "api/metrics.h"
 #include "api/server.h"
 #include "api/worker_pool.h"
+#include "crypto/secret.h"
 
 namespace medvault::api {
 
@@ -24,6 +25,7 @@ struct Request {
   std::string authorization;
   std::string content_type;
   std::string break_glass_reason;  // X-Break-Glass-Reason
+  std::string user_agent;          // User-Agent, at most 256 bytes (the guard's device hint)
   std::string body;
   std::string source_ip;
 };
@@ -58,6 +60,7 @@ class Api {
   void Dispatch(const std::shared_ptr<Call>& call);
   void Login(const std::shared_ptr<Call>& call);
   void Logout(const std::shared_ptr<Call>& call);
+  void StepUp(const std::shared_ptr<Call>& call);
   void PatientCreate(const std::shared_ptr<Call>& call);
   void PatientRead(const std::shared_ptr<Call>& call, const std::string& id);
   void PatientUpdate(const std::shared_ptr<Call>& call, const std::string& id);
@@ -79,6 +82,18 @@ class Api {
               const std::vector<std::string>& ids, const std::vector<bool>& canary,
               FieldGroupMask groups);
   void Contain(const std::shared_ptr<Call>& call, const Decision& d, const std::string& action);
+  // What the guard is told about the call.
+  GuardContext Context(const Call& call, const std::string& action) const;
+  // Acts on a guard decision; replies and returns false on refusal.
+  bool Enforce(const std::shared_ptr<Call>& call, const Decision& d, const std::string& action);
+  // Charges one patient the request acts on (update, delete, booking, note): its canary flag
+  // comes from the store. Replies and returns false on refusal.
+  bool ChargeOne(const std::shared_ptr<Call>& call, const std::string& action,
+                 const std::string& id, bool canary, FieldGroupMask groups);
+  // A patient id that does not exist in the practice (id walks): tells the guard, then replies
+  // `status` unless the guard refused.
+  void ReplyMissingPatient(const std::shared_ptr<Call>& call, const std::string& action,
+                           const std::string& id, const Status& status);
 
   AccessRecord Record(const Call& call, std::string action, std::string resource_type) const;
   // Appends `rec`; replies `response` once it is durable, 503 if it cannot be made so.
@@ -95,6 +110,7 @@ class Api {
   WorkerPool workers_;
   std::string request_prefix_;
   std::atomic<uint64_t> request_counter_{0};
+  crypto::SecretKey query_key_;  // keys the hash of search values the guard sees
 };
 
 }  // namespace medvault::api

@@ -5,8 +5,8 @@ namespace medvault::api {
 std::string Decision::Name() const {
   if (contain_source) return "contain_source";
   if (contain_account) return "contain_account";
-  if (!allow) return "deny";
   if (step_up) return "step_up";
+  if (!allow) return "deny";
   return "allow";
 }
 

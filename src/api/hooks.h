@@ -48,7 +48,16 @@ class AuditSink {
   virtual void Record(AccessRecord rec, std::function<void(Status)> on_durable) = 0;
 };
 
-// What the guard knows about the request it is asked about.
+// Which search parameters a patient search set (GuardContext::search_params).
+enum GuardSearchParam : uint8_t {
+  kSearchFamily = 1,
+  kSearchGiven = 2,
+  kSearchBirthDate = 4,
+  kSearchIdentifier = 8,
+};
+
+// What the guard knows about the request it is asked about. Never a patient field: a search is
+// described by which parameters it set and a keyed hash of their values.
 struct GuardContext {
   UnixMicros time = 0;
   std::string practice_id;
@@ -57,16 +66,32 @@ struct GuardContext {
   Role role = Role::kPractitioner;
   std::string session_id;
   std::string source_ip;
+  std::string user_agent;  // the client's User-Agent (a device fingerprint)
+  std::string request_id;
   std::string action;  // as in AccessRecord
   bool break_glass = false;
-  int64_t page_depth = 0;  // index of the first row of a list/search page
+  int64_t page_depth = 0;     // page index of a list/search (0: the first page)
+  uint8_t search_params = 0;  // GuardSearchParam bits
+  uint64_t query_hash = 0;    // keyed hash of the search's parameter values; 0: not a search
+  bool id_not_found = false;  // the request named a patient id absent from the practice
+  // appointment.create: the booked practitioner and the start.
+  std::string appointment_practitioner;
+  UnixMicros appointment_start = 0;
+};
+
+struct AccountToContain {
+  std::string user_id;
+  std::string login;
 };
 
 struct Decision {
   bool allow = true;
-  bool step_up = false;          // advisory: the client should re-authenticate soon
+  // With allow == false: the request is refused until the session passes POST /auth/step-up
+  // (401, docs/api.md "Step-up").
+  bool step_up = false;
   bool contain_account = false;  // revoke every session of the account and lock it
   bool contain_source = false;   // refuse every request from this source address
+  std::vector<AccountToContain> also_contain;  // with contain_source: other accounts used from it
   std::string reason;            // for the log line; never a patient field
   std::string Name() const;      // "allow", "step_up", "contain_account", "contain_source", "deny"
 };
@@ -76,10 +101,19 @@ class Guard {
   virtual ~Guard() = default;
   // Before the store is read.
   virtual Decision Admit(const GuardContext& ctx) = 0;
-  // After decryption: the distinct patients whose fields `groups` are about to be returned;
-  // `canary[i]` says whether patient_ids[i] is a canary.
+  // After decryption: the distinct patients whose fields `groups` are about to be returned (or
+  // that the request acts on: update, delete, booking, note); `canary[i]` says whether
+  // patient_ids[i] is a canary. Also called with no patient for a search that found nobody and
+  // for a patient id that was not found (ctx.id_not_found, with that id in patient_ids).
   virtual Decision Charge(const GuardContext& ctx, const std::vector<std::string>& patient_ids,
                           const std::vector<bool>& canary, FieldGroupMask groups) = 0;
+  // The session answered a step-up with a valid fresh TOTP code (`passed`) or a wrong one.
+  virtual Decision StepUp(const GuardContext& ctx, bool passed) {
+    (void)ctx;
+    Decision d;
+    d.allow = passed;
+    return d;
+  }
 };
 
 struct NoteSpan {

@@ -10,6 +10,7 @@ std::string_view RouteName(Route r) {
     case Route::kMetrics: return "/metrics";
     case Route::kLogin: return "/auth/login";
     case Route::kLogout: return "/auth/logout";
+    case Route::kStepUp: return "/auth/step-up";
     case Route::kPatientCreate: return "POST /fhir/Patient";
     case Route::kPatientRead: return "GET /fhir/Patient/{id}";
     case Route::kPatientUpdate: return "PUT /fhir/Patient/{id}";

@@ -9,11 +9,11 @@
 namespace medvault::api {
 
 enum class Route : uint8_t {
-  kHealth, kMetrics, kLogin, kLogout, kPatientCreate, kPatientRead, kPatientUpdate,
+  kHealth, kMetrics, kLogin, kLogout, kStepUp, kPatientCreate, kPatientRead, kPatientUpdate,
   kPatientDelete, kPatientSearch, kAppointmentCreate, kAppointmentSearch, kNoteCreate,
   kNoteSearch, kAuditEvent, kLog, kOther,
 };
-inline constexpr size_t kRouteCount = 16;
+inline constexpr size_t kRouteCount = 17;
 std::string_view RouteName(Route r);
 
 class Metrics {

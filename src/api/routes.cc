@@ -18,12 +18,13 @@ struct PathRoutes {
 
 constexpr MethodRoute kNone{"", Route::kOther};
 
-constexpr std::array<PathRoutes, 10> kRoutes = {{
+constexpr std::array<PathRoutes, 11> kRoutes = {{
     {"/health", false, {{{"GET", Route::kHealth}, {"HEAD", Route::kHealth}, kNone}}},
     {"/metrics", false, {{{"GET", Route::kMetrics}, kNone, kNone}}},
     {"/log/", true, {{{"GET", Route::kLog}, kNone, kNone}}},
     {"/auth/login", false, {{{"POST", Route::kLogin}, kNone, kNone}}},
     {"/auth/logout", false, {{{"POST", Route::kLogout}, kNone, kNone}}},
+    {"/auth/step-up", false, {{{"POST", Route::kStepUp}, kNone, kNone}}},
     {"/fhir/Patient", false,
      {{{"GET", Route::kPatientSearch}, {"POST", Route::kPatientCreate}, kNone}}},
     {"/fhir/Patient/", true,

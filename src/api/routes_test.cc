@@ -18,6 +18,7 @@ TEST(MatchRoute, SendsEachMethodAndPathToItsRoute) {
            {"GET", "/log/tile/0/000", Route::kLog},
            {"POST", "/auth/login", Route::kLogin},
            {"POST", "/auth/logout", Route::kLogout},
+           {"POST", "/auth/step-up", Route::kStepUp},
            {"POST", "/fhir/Patient", Route::kPatientCreate},
            {"GET", "/fhir/Patient", Route::kPatientSearch},
            {"GET", "/fhir/Patient/abc", Route::kPatientRead},

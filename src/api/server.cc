@@ -121,6 +121,7 @@ class Connection final : public ConnectionBase,
     r.authorization = std::string(req[http::field::authorization]);
     r.content_type = std::string(req[http::field::content_type]);
     r.break_glass_reason = std::string(req["X-Break-Glass-Reason"]);
+    r.user_agent = std::string(req[http::field::user_agent].substr(0, 256));
     r.body = std::move(req.body());
     r.source_ip = source_ip_;
     busy_ = true;

@@ -126,9 +126,38 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
         }
       }
     } else if (section == "guard") {
-      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"shadow", "webhook"}));
+      MV_RETURN_IF_ERROR(CheckKeys(
+          *t, section,
+          {"shadow", "webhook", "webhook_attempts", "practitioner_contain_1h",
+           "practitioner_contain_24h", "secretary_contain_1h", "secretary_contain_24h",
+           "source_practices", "source_contain_hours", "idle_evict_days", "max_accounts"}));
       MV_RETURN_IF_ERROR(ReadBool(*t, section, "shadow", &c.guard_shadow));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "webhook", &c.guard_webhook));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "webhook_attempts", &c.guard_webhook_attempts));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "practitioner_contain_1h", &c.guard_practitioner_contain_1h));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "practitioner_contain_24h", &c.guard_practitioner_contain_24h));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "secretary_contain_1h", &c.guard_secretary_contain_1h));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "secretary_contain_24h", &c.guard_secretary_contain_24h));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "source_practices", &c.guard_source_practices));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "source_contain_hours", &c.guard_source_contain_hours));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "idle_evict_days", &c.guard_idle_evict_days));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "max_accounts", &c.guard_max_accounts));
+      if (!c.guard_webhook.empty() && !c.guard_webhook.starts_with("http://")) {
+        return InvalidArgument("guard.webhook: expected http://HOST:PORT[/PATH]");
+      }
+      if (c.guard_webhook_attempts < 1 || c.guard_source_practices < 2 ||
+          c.guard_practitioner_contain_1h < 1 || c.guard_practitioner_contain_24h < 1 ||
+          c.guard_secretary_contain_1h < 1 || c.guard_secretary_contain_24h < 1 ||
+          c.guard_max_accounts < 1 || c.guard_idle_evict_days < 1) {
+        return InvalidArgument(
+            "guard: webhook_attempts, the contain limits, idle_evict_days and max_accounts must "
+            "be ≥ 1, source_practices ≥ 2");
+      }
     } else {
       return InvalidArgument("unknown section [" + section + "]");
     }
@@ -162,7 +191,8 @@ std::string RenderConfig(const Config& c) {
       << "witnesses = " << RenderStringArray(c.log_witnesses) << "\n"
       << "witness_keys = " << RenderStringArray(c.log_witness_keys) << "\n"
       << "\n[guard]\n"
-      << "shadow = " << (c.guard_shadow ? "true" : "false") << "\n";
+      << "shadow = " << (c.guard_shadow ? "true" : "false") << "\n"
+      << "webhook = \"" << c.guard_webhook << "\"\n";
   return out.str();
 }
 

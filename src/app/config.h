@@ -28,9 +28,18 @@ struct Config {
   std::vector<std::string> log_witnesses;
   // Cosignature keys ("name+keyid+base64") `audit verify` checks stored cosignatures against.
   std::vector<std::string> log_witness_keys;
-  // [guard]
+  // [guard] (docs/guard.md explains each number)
   bool guard_shadow = false;
-  std::string guard_webhook;
+  std::string guard_webhook;           // http://HOST:PORT[/PATH]; empty: no webhook
+  int guard_webhook_attempts = 8;
+  int guard_practitioner_contain_1h = 20;
+  int guard_practitioner_contain_24h = 25;
+  int guard_secretary_contain_1h = 30;
+  int guard_secretary_contain_24h = 120;
+  int guard_source_practices = 3;
+  int guard_source_contain_hours = 24;
+  int guard_idle_evict_days = 30;
+  int guard_max_accounts = 200000;
 };
 
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& source_name);

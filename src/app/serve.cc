@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "api/server.h"
+#include "api/webhook.h"
 #include "app/audit_wiring.h"
+#include "app/guard_wiring.h"
 #include "app/vault_context.h"
 #include "app/witness.h"
 #include "audit/log_server.h"
@@ -16,6 +18,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 namespace medvault::app {
+
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) {
   api::ServerConfig config;
   if (Status s = ParseListen(options.listen, &config.host, &config.port); !s.ok()) {
@@ -68,7 +71,26 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   ClassifierAdapter note_classifier;
   AccessLogSink sink(access_log);
   LogAuditQuery audit_query(**log_store, audit_keys);
-  api::PermissiveGuard guard;
+  auto log_line = [&](std::string_view line) {
+    std::lock_guard<std::mutex> lock(report_mu);
+    err << line << std::endl;
+  };
+  std::unique_ptr<api::WebhookSender> webhook;
+  if (!c.guard_webhook.empty()) {
+    api::WebhookOptions webhook_options;
+    webhook_options.url = c.guard_webhook;
+    webhook_options.max_attempts = c.guard_webhook_attempts;
+    webhook = std::make_unique<api::WebhookSender>(webhook_options, log_line);
+    if (Status s = webhook->Start(); !s.ok()) {
+      pusher.Stop();
+      access_log.Stop();
+      return ReportFailure(err, s.WithContext("guard.webhook"));
+    }
+  }
+  guard::MemoryStateStore guard_state;
+  StoreExplainer explainer(ctx.data());
+  guard::Engine guard_engine(GuardPolicy(c), guard_state, explainer);
+  GuardAdapter guard(guard_engine, sink, webhook.get(), log_line);
   store::LogStore& log_store_ref = **log_store;
   const audit::NoteVerifier& verifier = access_log.verifier();
 
@@ -80,7 +102,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
                             audit::ServeLogPath(log_store_ref, verifier, path));
         return api::LogResponse{r.content_type, std::string(AsChars(r.body))};
       },
-      nullptr};
+      log_line};
   // Brings the log's patient index up to date in the background (after a restart or an upgrade
   // it may be behind); queries catch up by themselves too, this only saves the first one a wait.
   std::thread index_catch_up([&] {
@@ -106,6 +128,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   }
   server.Wait();
   pusher.Stop();
+  if (webhook) webhook->Stop();
   // Every request has finished; the log drains what is queued and signs a final checkpoint.
   access_log.Stop();
   store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();

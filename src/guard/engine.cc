@@ -355,8 +355,11 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
     }
     const float step_scale = 1.0f + static_cast<float>(a.step_up_passes.Sum(now));
     if (r.id_not_found) {
-      a.misses_1h.Add(now, 1);
+      // Distinct missing ids: retrying one link to a deleted patient is not a walk.
+      const uint32_t h = ids.empty() ? 1u : H32(ids[0]) | 1u;
+      if (a.queries.Insert(h, now, kHour)) a.misses_1h.Add(now, 1);
       Check("id_misses_1h", a.misses_1h.Sum(now), policy_.misses_1h, step_scale, &level, &reason);
+      return;
     }
     if (r.op == Op::kSearch && ids.empty()) {
       a.empty_1h.Add(now, 1);
@@ -387,6 +390,7 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
     v.reason = "account contained";
     return v;
   }
+  if (r.id_not_found) return Decide(r, level, std::move(reason));
 
   // Phase 2, outside any lock: what explains each new patient (the store may be asked).
   std::vector<float> factor(ids.size(), 0);

@@ -98,7 +98,7 @@ class Engine {
   // After decryption: the distinct patients about to be returned (or acted on), with their
   // canary flags; `reveals` says whether their identity or contact is in the response. Called
   // also with no patients for a search that found nobody and for a patient id that was not found
-  // (`r.id_not_found`).
+  // (`r.id_not_found`, with that id as the only patient).
   Verdict Charge(const Request& r, std::span<const std::string> patient_ids,
                  const std::vector<bool>& canary, bool reveals);
   // The session's user entered a valid fresh TOTP code / a wrong one.

@@ -65,7 +65,7 @@ struct Policy {
   };
 
   // 404s on patient ids in an hour (id walks).
-  Limit misses_1h{3, 8};
+  Limit misses_1h{5, 10};
   // Requests for page ≥ 2 of a list or search, in an hour.
   Limit deep_pages_1h{4, 8};
   int deep_page_from = 2;
