@@ -484,8 +484,9 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
   state_.WithSession(r.session_id, on_session);
 
   // Practice: every account's cost together, limits growing with the accounts active today.
+  // A response this request's own limits refuse is not released: it adds nothing there.
   float own_1h = 0;
-  if (cost > 0) {
+  if (cost > 0 && level < Level::kStepUp) {
     Level practice_level = Level::kAllow;
     std::string practice_reason;
     auto on_practice = [&](PracticeRecord& p) {
@@ -506,8 +507,15 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
     if (practice_level > level) {
       auto own = [&](AccountRecord& a) { own_1h = a.cost_1h.Sum(now); };
       state_.WithAccount(r.user_id, own);
-      // Only an account that contributes is stepped up or contained for its practice.
-      if (own_1h >= 2.0f || practice_level < Level::kStepUp) {
+      // The practice's limit never contains a bystander: an account is contained for its
+      // practice only when it carries a good part of the cost itself, stepped up when it
+      // contributes at all.
+      if (practice_level == Level::kContainAccount && own_1h < 0.5f * rp.cost_1h.contain) {
+        practice_level = own_1h >= 2.0f ? Level::kStepUp : Level::kLog;
+      } else if (practice_level == Level::kStepUp && own_1h < 2.0f) {
+        practice_level = Level::kLog;
+      }
+      if (practice_level > level) {
         level = practice_level;
         reason = practice_reason;
       }

@@ -374,7 +374,7 @@ TEST_F(GuardTest, NewDeviceOfAnEstablishedAccountCostsMore) {
     source_ = source;
     session_ = session;
     Level worst = Level::kAllow;
-    for (int i = from; i < from + 6; ++i) {
+    for (int i = from; i < from + 7; ++i) {
       Pass(60);
       worst = std::max(worst, Read(i).level);
     }
