@@ -11,6 +11,7 @@
 #include "api/webhook.h"
 #include "app/audit_wiring.h"
 #include "app/guard_wiring.h"
+#include "app/log_writer_lock.h"
 #include "app/vault_context.h"
 #include "app/witness.h"
 #include "audit/log_server.h"
@@ -40,6 +41,9 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   config.password_cost.memlimit = static_cast<size_t>(c.argon2_mem_mib) << 20;
   config.handle_signals = true;
 
+  // One writer of the access log at a time (app/log_writer_lock.h).
+  auto log_lock = LogWriterLock::Acquire(ctx);
+  if (!log_lock.ok()) return ReportFailure(err, log_lock.status());
   auto log_store = store::OpenSqliteLogStore(ctx.LogPath());
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
   auto seed = ctx.keyring().LogSigningSeed();

@@ -10,6 +10,7 @@
 #include "app/breach.h"
 #include "app/breach_evidence.h"
 #include "app/dump_match.h"
+#include "app/breach_notify.h"
 #include "app/command_status.h"
 #include "app/demo.h"
 #include "app/import.h"
@@ -357,6 +358,17 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       ->required();
   match->add_flag("--text", match_request.text, "a readable summary instead of JSON");
   match->callback([&] { result = app::RunBreachMatch(match_request, out, err); });
+  auto* notify = breach->add_subcommand(
+      "notify", "Draft the GDPR art. 33 notification, the health-sector incident report and one "
+                "art. 34 letter per exposed patient, per practice (text and HTML)");
+  app::NotifyOptions notify_options;
+  notify->add_option("--scope", notify_options.scope_file, "scope JSON (breach scope)")->required();
+  notify->add_option("--controller", notify_options.controller_file,
+                     "JSON: each practice's controller and contact point (docs/breach-notify.md)");
+  notify->add_option("--out", notify_options.out_dir, "new output directory")->required();
+  notify->add_option("--data", notify_options.data_dir,
+                     "vault directory: address letters with names and postal addresses");
+  notify->callback([&] { result = app::RunBreachNotify(notify_options, out, err); });
 
   // witness init / serve
   auto* witness =
