@@ -314,38 +314,46 @@ Result<Scope> ComputeScope(VaultContext& vault, store::LogStore& log, const Scop
 }
 
 std::string ScopeToJson(const Scope& scope) {
-  nlohmann::json result;
-  result["query"] = {{"logins", scope.logins},
-                     {"source_ips", scope.source_ips},
-                     {"since", TimeOrNull(scope.since)},
-                     {"until", TimeOrNull(scope.until)}};
-  if (!scope.practices.empty()) result["query"]["practices"] = scope.practices;
-  result["log"] = {{"tree_size", scope.tree_size},
-                   {"root", Base64Encode(scope.root)},
-                   {"verified", true}};
-  nlohmann::json accounts = nlohmann::json::array();
-  for (const AccountExposure& a : scope.accounts) {
-    accounts.push_back({{"login", a.login},
-                        {"practice", a.practice},
-                        {"requests", a.requests},
-                        {"patients", a.patients}});
-  }
-  result["accounts"] = std::move(accounts);
-  nlohmann::json patients = nlohmann::json::array();
+  // Written item by item (one patient a line) rather than as one document: a scope can list
+  // millions of patients.
+  nlohmann::json query = {{"logins", scope.logins},
+                          {"source_ips", scope.source_ips},
+                          {"since", TimeOrNull(scope.since)},
+                          {"until", TimeOrNull(scope.until)}};
+  if (!scope.practices.empty()) query["practices"] = scope.practices;
+  const nlohmann::json log = {
+      {"tree_size", scope.tree_size}, {"root", Base64Encode(scope.root)}, {"verified", true}};
+  std::string out;
+  out.reserve(256 + 256 * (scope.patients.size() + scope.canaries.size() + scope.accounts.size()));
+  out += "{\n  \"query\": " + query.dump() + ",\n  \"log\": " + log.dump() +
+         ",\n  \"accounts\": [";
+  auto list = [&out](const auto& items, auto to_json) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      out += i == 0 ? "\n    " : ",\n    ";
+      out += to_json(items[i]).dump();
+    }
+    out += items.empty() ? "]" : "\n  ]";
+  };
+  list(scope.accounts, [](const AccountExposure& a) {
+    return nlohmann::json{{"login", a.login},
+                          {"practice", a.practice},
+                          {"requests", a.requests},
+                          {"patients", a.patients}};
+  });
+  out += ",\n  \"patients\": [";
+  list(scope.patients, PatientJson);
   std::map<std::string, int64_t> by_group, by_category;
   for (const PatientExposure& p : scope.patients) {
     for (const auto& g : FieldGroupNames(p.field_groups)) ++by_group[g];
     for (const auto& c : NoteCategoryNames(p.note_categories)) ++by_category[c];
-    patients.push_back(PatientJson(p));
   }
-  nlohmann::json canaries = nlohmann::json::array();
-  for (const PatientExposure& p : scope.canaries) canaries.push_back(PatientJson(p));
-  result["totals"] = {{"patients", scope.patients.size()},
-                      {"by_field_group", by_group},
-                      {"by_note_category", by_category}};
-  result["patients"] = std::move(patients);
-  result["canaries"] = std::move(canaries);
-  return result.dump(2) + "\n";
+  const nlohmann::json totals = {{"patients", scope.patients.size()},
+                                 {"by_field_group", by_group},
+                                 {"by_note_category", by_category}};
+  out += ",\n  \"totals\": " + totals.dump() + ",\n  \"canaries\": [";
+  list(scope.canaries, PatientJson);
+  out += "\n}\n";
+  return out;
 }
 
 Result<Scope> ScopeFromJson(std::string_view text) {
