@@ -1,6 +1,7 @@
 #include "app/breach.h"
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -18,8 +19,6 @@
 
 namespace medvault::app {
 namespace {
-
-constexpr uint64_t kReadChunk = 4096;
 
 bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -44,19 +43,28 @@ class KeyCache {
   std::map<std::string, crypto::SecretKey, std::less<>> keys_;
 };
 
-// Opens entries [begin, end) of `entries` into `leaves` (nullopt: filtered out by key id).
+// What one scanning thread reuses from chunk to chunk: its keys and its payload buffer.
+struct ScanState {
+  ScanState(audit::AuditKeyProvider& provider, const ScopeFilter& filter)
+      : keys(provider), keep([&filter](const audit::LeafHead& h) { return filter.Matches(h); }) {}
+  KeyCache keys;
+  Bytes scratch;
+  std::function<bool(const audit::LeafHead&)> keep;
+};
+
+// Opens entries [begin, end) of `entries` into `leaves` (reused: their strings keep their
+// storage); opened[i] says whether leaves[i] holds entry i, which then matches the filter.
 Status OpenRange(const std::vector<Bytes>& entries, size_t begin, size_t end,
-                 const ScopeFilter& filter, KeyCache& keys,
-                 std::vector<std::optional<audit::Leaf>>& leaves) {
+                 const ScopeFilter& filter, ScanState& state, std::vector<audit::Leaf>& leaves,
+                 std::vector<uint8_t>& opened) {
   for (size_t i = begin; i < end; ++i) {
     MV_ASSIGN_OR_RETURN(audit::EntryHeader header, audit::ParseEntryHeader(entries[i]));
-    if (!filter.MayMatchKeyId(header.key_id)) {
-      leaves[i].reset();
-      continue;
-    }
-    MV_ASSIGN_OR_RETURN(const crypto::SecretKey* key, keys.Get(header.key_id));
-    MV_ASSIGN_OR_RETURN(audit::Leaf leaf, audit::OpenLeafWithKey(entries[i], header, *key));
-    leaves[i] = std::move(leaf);
+    opened[i] = filter.MayMatchKeyId(header.key_id) ? 1 : 0;
+    if (opened[i] == 0) continue;
+    MV_ASSIGN_OR_RETURN(const crypto::SecretKey* key, state.keys.Get(header.key_id));
+    MV_ASSIGN_OR_RETURN(bool kept, audit::OpenLeafIf(entries[i], header, *key, state.keep,
+                                                     &state.scratch, &leaves[i]));
+    opened[i] = kept ? 1 : 0;
   }
   return Status::Ok();
 }
@@ -187,12 +195,16 @@ bool ScopeFilter::MayMatchKeyId(std::string_view key_id) const {
   return practices.empty() || Contains(practices, key_id);
 }
 
-bool ScopeFilter::Matches(const audit::Leaf& leaf) const {
+bool ScopeFilter::Matches(const audit::LeafHead& leaf) const {
   if (leaf.time < since || leaf.time >= until) return false;
   if (!logins.empty() && !Contains(logins, leaf.account)) return false;
   if (!source_ips.empty() && !Contains(source_ips, leaf.source)) return false;
   if (!practices.empty() && !Contains(practices, leaf.practice_id)) return false;
   return true;
+}
+
+bool ScopeFilter::Matches(const audit::Leaf& leaf) const {
+  return Matches(audit::LeafHead{leaf.time, leaf.practice_id, leaf.account, leaf.source});
 }
 
 void ScopeAggregator::Add(const audit::Leaf& leaf) {
@@ -252,57 +264,52 @@ Result<Scope> ComputeScope(VaultContext& vault, store::LogStore& log, const Scop
   MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
   const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(seed);
 
-  // No scope from a log that does not verify.
-  Result<audit::VerifyReport> report = audit::Verify(log, log_key.public_key());
-  if (!report.ok()) return report.status().WithContext("the access log does not verify");
-
   Scope scope;
   scope.logins = query.logins;
   scope.source_ips = query.source_ips;
   scope.practices = query.practices;
   if (!query.since.empty()) scope.since = FormatIsoTime(filter.since);
   if (!query.until.empty()) scope.until = FormatIsoTime(filter.until);
-  scope.tree_size = report->tree_size;
-  scope.root = report->root;
 
-  // Reading the next chunk overlaps opening this one; opening is split over two threads; the
-  // aggregation runs in log order on this thread.
+  // One pass: the verifier hands over each chunk it has read and hashed; its leaves are opened
+  // on two threads and aggregated in log order on this one. Nothing of it is used unless the
+  // whole log then verifies.
   KeyringAuditKeys provider(vault.keyring());
-  KeyCache keys_a(provider), keys_b(provider);
+  ScanState state_a(provider, filter), state_b(provider, filter);
   ScopeAggregator aggregator;
-  const uint64_t count = report->tree_size;
-  auto read = [&log](uint64_t start, uint64_t n) { return log.ReadEntries(start, n); };
-  std::future<Result<std::vector<Bytes>>> next;
-  if (count > 0) next = std::async(std::launch::async, read, 0, std::min(kReadChunk, count));
-  std::vector<std::optional<audit::Leaf>> leaves;
-  for (uint64_t start = 0; start < count;) {
-    const uint64_t n = std::min(kReadChunk, count - start);
-    Result<std::vector<Bytes>> chunk = next.get();
-    if (chunk.ok() && start + n < count) {
-      next = std::async(std::launch::async, read, start + n, std::min(kReadChunk, count - start - n));
-    }
-    if (!chunk.ok()) return chunk.status();
-    if (chunk->size() != n) return IntegrityError("log entry " + std::to_string(start + chunk->size()) + " is missing");
-    leaves.assign(n, std::nullopt);
+  std::vector<audit::Leaf> leaves;
+  std::vector<uint8_t> opened;
+  Status open_error = Status::Ok();
+  audit::VerifyOptions options;
+  options.on_entries = [&](uint64_t first, const std::vector<Bytes>& entries) -> Status {
+    const size_t n = entries.size();
+    if (leaves.size() < n) leaves.resize(n);
+    opened.assign(n, 0);
     const size_t half = n / 2;
     std::future<Status> first_half = std::async(std::launch::async, [&] {
-      return OpenRange(*chunk, 0, half, filter, keys_b, leaves);
+      return OpenRange(entries, 0, half, filter, state_b, leaves, opened);
     });
-    Status second = OpenRange(*chunk, half, n, filter, keys_a, leaves);
-    Status first = first_half.get();
-    for (const Status& s : {first, second}) {
-      if (!s.ok()) {
-        if (next.valid()) next.wait();
-        return s.WithContext("a log entry cannot be opened");
-      }
+    Status second = OpenRange(entries, half, n, filter, state_a, leaves, opened);
+    Status first_status = first_half.get();
+    // A leaf that does not open is reported after the verification, which names the first bad
+    // index when the log was tampered with.
+    for (const Status& s : {first_status, second}) {
+      if (!s.ok() && open_error.ok()) open_error = s.WithContext("a log entry cannot be opened");
     }
-    for (uint64_t k = 0; k < n; ++k) {
-      if (!leaves[k] || !filter.Matches(*leaves[k])) continue;
-      aggregator.Add(*leaves[k]);
-      scope.matching_leaves.push_back(start + k);
+    if (!open_error.ok()) return Status::Ok();
+    for (size_t k = 0; k < n; ++k) {
+      if (opened[k] == 0) continue;
+      aggregator.Add(leaves[k]);
+      scope.matching_leaves.push_back(first + k);
     }
-    start += n;
-  }
+    return Status::Ok();
+  };
+  // No scope from a log that does not verify.
+  Result<audit::VerifyReport> report = audit::Verify(log, log_key.public_key(), options);
+  if (!report.ok()) return report.status().WithContext("the access log does not verify");
+  if (!open_error.ok()) return open_error;
+  scope.tree_size = report->tree_size;
+  scope.root = report->root;
 
   scope.accounts = aggregator.Accounts();
   for (PatientExposure& p : aggregator.Patients()) {

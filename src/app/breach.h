@@ -49,6 +49,7 @@ struct ScopeFilter {
   // Whether a leaf under `key_id` can match at all (cheap: no decryption needed).
   bool MayMatchKeyId(std::string_view key_id) const;
   bool Matches(const audit::Leaf& leaf) const;
+  bool Matches(const audit::LeafHead& head) const;
 };
 
 struct PatientExposure {

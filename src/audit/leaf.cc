@@ -71,9 +71,28 @@ Result<Bytes> EncodeLeafPayload(const Leaf& leaf) {
   return out;
 }
 
-Result<Leaf> DecodeLeafPayload(ByteView payload) {
+Status DecodeLeafHead(ByteView payload, LeafHead* out) {
   ByteReader r(payload);
-  Leaf leaf;
+  uint64_t time = 0;
+  uint8_t role = 0;
+  ByteView practice, account, session, source;
+  if (!r.ReadU64(&time) || !r.ReadLengthPrefixed(&practice) || practice.size() > kMaxFieldBytes ||
+      !r.ReadLengthPrefixed(&account) || account.size() > kMaxFieldBytes || !r.ReadU8(&role) ||
+      role > kMaxRole || !r.ReadLengthPrefixed(&session) || session.size() > kMaxFieldBytes ||
+      !r.ReadLengthPrefixed(&source) || source.size() > kMaxFieldBytes) {
+    return Malformed();
+  }
+  out->time = static_cast<UnixMicros>(time);
+  out->practice_id = AsChars(practice);
+  out->account = AsChars(account);
+  out->source = AsChars(source);
+  return Status::Ok();
+}
+
+Status DecodeLeafPayloadInto(ByteView payload, Leaf* out) {
+  ByteReader r(payload);
+  Leaf& leaf = *out;
+  leaf.role.reset();
   uint64_t time = 0;
   uint8_t role = 0;
   ByteView session;
@@ -102,6 +121,12 @@ Result<Leaf> DecodeLeafPayload(ByteView payload) {
   }
   leaf.outcome = static_cast<uint16_t>(outcome);
   leaf.decision = static_cast<GuardDecision>(decision);
+  return Status::Ok();
+}
+
+Result<Leaf> DecodeLeafPayload(ByteView payload) {
+  Leaf leaf;
+  MV_RETURN_IF_ERROR(DecodeLeafPayloadInto(payload, &leaf));
   return leaf;
 }
 
@@ -152,6 +177,20 @@ Result<Leaf> OpenLeafWithKey(ByteView entry, const EntryHeader& header,
   MV_ASSIGN_OR_RETURN(Bytes payload, crypto::Open(key, entry.subspan(header.header_size),
                                                   entry.first(header.header_size)));
   return CheckedLeaf(header, payload);
+}
+
+Result<bool> OpenLeafIf(ByteView entry, const EntryHeader& header, const crypto::SecretKey& key,
+                        const std::function<bool(const LeafHead&)>& keep, Bytes* scratch,
+                        Leaf* out) {
+  MV_RETURN_IF_ERROR(crypto::OpenInto(key, entry.subspan(header.header_size),
+                                      entry.first(header.header_size), scratch));
+  LeafHead head;
+  MV_RETURN_IF_ERROR(DecodeLeafHead(*scratch, &head));
+  const std::string_view key_id = head.practice_id.empty() ? kVaultKeyId : head.practice_id;
+  if (key_id != header.key_id) return IntegrityError("audit leaf: key id mismatch");
+  if (!keep(head)) return false;
+  MV_RETURN_IF_ERROR(DecodeLeafPayloadInto(*scratch, out));
+  return true;
 }
 
 Result<crypto::SecretKey> LeafOpeningKey(ByteView entry, const crypto::SecretKey& audit_key) {

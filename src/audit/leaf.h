@@ -13,8 +13,10 @@
 // provider for an unknown key id.
 // Thread-safety: free functions are thread-safe if the AuditKeyProvider is.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bytes.h"
@@ -68,6 +70,19 @@ std::string LeafKeyId(const Leaf& leaf);
 // The payload codec (unsealed). Decode rejects trailing bytes and unknown enum values.
 Result<Bytes> EncodeLeafPayload(const Leaf& leaf);
 Result<Leaf> DecodeLeafPayload(ByteView payload);
+// The leading fields of a payload (time, practice, account, role, session, source), as views
+// into `payload`: no copy, so that a scan can skip the leaves it does not want before decoding
+// them whole. IntegrityError if those fields are malformed (the rest is not looked at).
+struct LeafHead {
+  UnixMicros time = 0;
+  std::string_view practice_id;
+  std::string_view account;
+  std::string_view source;
+};
+Status DecodeLeafHead(ByteView payload, LeafHead* out);
+// The same into `*out`, every field overwritten; reusing one Leaf keeps its strings' storage (for
+// scans of millions of leaves). On error *out is unspecified.
+Status DecodeLeafPayloadInto(ByteView payload, Leaf* out);
 
 // Gives the audit module the keys it seals leaves under. Implemented by the vault from its
 // keyring; tests use a fake. Thread-safety: implementations must be thread-safe.
@@ -95,6 +110,13 @@ Result<Leaf> OpenLeaf(ByteView entry, AuditKeyProvider& keys);
 // keep their keys). REQUIRES: header == ParseEntryHeader(entry).
 Result<Leaf> OpenLeafWithKey(ByteView entry, const EntryHeader& header,
                              const crypto::SecretKey& key);
+
+// For scans: opens an entry into `scratch`, decodes its head, and decodes the whole leaf into
+// *out (reused: its strings keep their storage) only if keep(head). Returns whether it did. The
+// key-id check applies to every entry, kept or not.
+Result<bool> OpenLeafIf(ByteView entry, const EntryHeader& header, const crypto::SecretKey& key,
+                        const std::function<bool(const LeafHead&)>& keep, Bytes* scratch,
+                        Leaf* out);
 
 // The opening key of one entry (crypto::OpeningKey of its sealed payload): it opens that entry
 // and no other, without revealing the practice's audit key (breach evidence).

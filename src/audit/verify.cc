@@ -221,6 +221,13 @@ Result<VerifyReport> Verify(store::LogStore& store, const crypto::PublicKey& log
       }
       check_checkpoints();
     }
+    if (options.on_entries) {
+      Status s = options.on_entries(start, entries);
+      if (!s.ok()) {
+        if (next.valid()) next.wait();
+        return s;
+      }
+    }
     if (entries.size() < n) {  // a missing entry: nothing after it can be placed
       if (next.valid()) next.wait();
       break;

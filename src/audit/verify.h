@@ -14,6 +14,7 @@
 // not vouch for. Internal or Unavailable for store or file errors.
 // Thread-safety: thread-safe if the store is; the functions only read.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <ostream>
@@ -31,6 +32,12 @@ namespace medvault::audit {
 struct VerifyOptions {
   // Signed checkpoint notes from outside the store, checked like the stored ones.
   std::vector<std::string> extra_checkpoints = {};
+  // Called on the verifying thread with each chunk of entries read, in log order (the index of
+  // the first, the entries), so that a caller that reads every entry anyway (breach scope) needs
+  // no second pass. What it computes is worth nothing unless Verify then returns OK. An error it
+  // returns stops the verification and is returned as is.
+  std::function<Status(uint64_t first_index, const std::vector<Bytes>& entries)> on_entries =
+      nullptr;
 };
 
 struct VerifyReport {

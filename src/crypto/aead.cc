@@ -33,17 +33,23 @@ Bytes Seal(const SecretKey& key, ByteView plaintext, ByteView associated_data, R
 }
 
 Result<Bytes> Open(const SecretKey& key, ByteView sealed, ByteView associated_data) {
+  Bytes out;
+  MV_RETURN_IF_ERROR(OpenInto(key, sealed, associated_data, &out));
+  return out;
+}
+
+Status OpenInto(const SecretKey& key, ByteView sealed, ByteView associated_data, Bytes* out) {
   EnsureSodium();
   if (sealed.size() < kSealOverhead) return IntegrityError("cannot open");
-  Bytes out(sealed.size() - kSealOverhead);
+  out->resize(sealed.size() - kSealOverhead);
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          out.data(), &written, nullptr, sealed.data() + kNonceSize, sealed.size() - kNonceSize,
+          out->data(), &written, nullptr, sealed.data() + kNonceSize, sealed.size() - kNonceSize,
           associated_data.data(), associated_data.size(), sealed.data(),
           key.UnsafeBytes().data()) != 0) {
     return IntegrityError("cannot open");
   }
-  return out;
+  return Status::Ok();
 }
 
 Result<SecretKey> OpeningKey(const SecretKey& key, ByteView sealed) {

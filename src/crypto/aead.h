@@ -22,6 +22,8 @@ void SealAppend(const SecretKey& key, ByteView plaintext, ByteView associated_da
                 Random& nonces, Bytes* out);
 Bytes Seal(const SecretKey& key, ByteView plaintext, ByteView associated_data, Random& nonces);
 Result<Bytes> Open(const SecretKey& key, ByteView sealed, ByteView associated_data);
+// Open into `*out` (resized; its storage reused across calls).
+Status OpenInto(const SecretKey& key, ByteView sealed, ByteView associated_data, Bytes* out);
 
 // Opening keys: the XChaCha20-Poly1305 subkey of one sealed message, HChaCha20(key, first 16
 // bytes of its nonce). It opens that message (and, with overwhelming probability, no other: nonces
