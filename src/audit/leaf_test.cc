@@ -138,6 +138,31 @@ TEST(LeafSeal, OpeningKeyOpensThatEntryOnlyWithoutTheAuditKey) {
   EXPECT_EQ(OpenLeafWithKey(entry, *ParseEntryHeader(entry), audit_key).value(), SampleLeaf(1));
 }
 
+TEST(LeafSeal, OpenLeafIfDecodesOnlyTheKeptLeavesIntoAReusedLeaf) {
+  FakeKeyProvider keys({"prac-1"});
+  SeededRandom nonces(7);
+  const crypto::SecretKey key = keys.AuditKey("prac-1").value();
+  Leaf reused = SampleLeaf(99);
+  reused.patient_ids = {"a", "b", "c"};
+  Bytes scratch;
+  for (int n : {1, 2, 3}) {
+    Leaf leaf = SampleLeaf(n);
+    leaf.account = n == 2 ? "dr.other" : "dr.martin";
+    const Bytes entry = SealLeaf(leaf, keys, nonces).value();
+    Result<bool> kept = OpenLeafIf(
+        entry, *ParseEntryHeader(entry), key,
+        [](const LeafHead& h) { return h.account == "dr.martin" && h.source == "192.0.2.10"; },
+        &scratch, &reused);
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    EXPECT_EQ(*kept, n != 2);
+    if (*kept) {
+      EXPECT_EQ(reused, leaf);
+    }
+  }
+  LeafHead head;
+  EXPECT_FALSE(DecodeLeafHead(AsBytes("\x01\x02"), &head).ok());
+}
+
 TEST(LeafSeal, UnknownKeyIdIsNotFound) {
   FakeKeyProvider keys({"other"});
   SeededRandom nonces(5);
