@@ -141,6 +141,24 @@ std::string Verdict::Name() const {
 }
 
 std::string AddressBlock(std::string_view ip) {
+  // The common case without a parser: a dotted quad.
+  int dots = 0;
+  size_t last_dot = 0;
+  bool dotted_quad = !ip.empty() && ip.size() <= 15;
+  for (size_t i = 0; i < ip.size() && dotted_quad; ++i) {
+    if (ip[i] == '.') {
+      ++dots;
+      last_dot = i;
+      dotted_quad = i > 0 && ip[i - 1] != '.';
+    } else {
+      dotted_quad = ip[i] >= '0' && ip[i] <= '9';
+    }
+  }
+  if (dotted_quad && dots == 3 && last_dot + 1 < ip.size()) {
+    std::string out(ip.substr(0, last_dot));
+    out += ".0/24";
+    return out;
+  }
   std::string text(ip);
   unsigned char b[16];
   if (inet_pton(AF_INET, text.c_str(), b) == 1) {
@@ -183,13 +201,14 @@ Verdict Engine::Admit(const Request& r) {
     }
     source_contained = s.contained;
     s.practices.Insert(practice, now, kDay);
+    const uint32_t user_hash = H32(r.user_id);
     for (SourceAccount& sa : s.accounts) {
-      if (sa.user_id == r.user_id) {
+      if (sa.user_hash == user_hash && sa.user_id == r.user_id) {
         sa.last_seen = now;
         return;
       }
     }
-    SourceAccount entry{std::string(r.user_id), std::string(r.login), practice, now};
+    SourceAccount entry{user_hash, std::string(r.user_id), std::string(r.login), practice, now};
     if (s.accounts.size() < kMaxSourceAccounts) {
       s.accounts.push_back(std::move(entry));
     } else {
@@ -212,9 +231,8 @@ Verdict Engine::Admit(const Request& r) {
   bool contained = false;
   bool step_up = false;
   auto on_account = [&](AccountRecord& a) {
-    if (a.user_id.empty()) {
-      a.user_id = std::string(r.user_id);
-      a.login = std::string(r.login);
+    if (!a.known) {
+      a.known = true;
       a.practice = practice;
       a.role = r.role;
       a.first_seen = now;
@@ -323,8 +341,6 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
   }
 
   const RolePolicy& rp = RoleLimits(r.role);
-  const std::string block = AddressBlock(r.source_ip);
-  const uint32_t block_hash = H32(block);
 
   // Shape of the response: how much one newly reached patient weighs.
   float weight = policy_.weight_by_id;
@@ -346,7 +362,8 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
   Level level = Level::kAllow;
   std::string reason;
   bool contained = false;
-  std::vector<uint8_t> fresh(ids.size(), 0);  // 1 new, 2 new and authored
+  thread_local std::vector<uint8_t> fresh;  // 1 new, 2 new and authored (reused: no allocation)
+  fresh.assign(ids.size(), 0);
   size_t fresh_count = 0;
   auto phase1 = [&](AccountRecord& a) {
     if (a.contained) {
@@ -393,10 +410,11 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
   if (r.id_not_found) return Decide(r, level, std::move(reason));
 
   // Phase 2, outside any lock: what explains each new patient (the store may be asked).
-  std::vector<float> factor(ids.size(), 0);
+  thread_local std::vector<float> factor;
+  factor.assign(ids.size(), 0);
   bool any_unexplained = false;
   if (fresh_count > 0) {
-    PatientFacts facts;
+    thread_local PatientFacts facts;
     for (size_t i = 0; i < ids.size(); ++i) {
       if (fresh[i] == 0) continue;
       factor[i] = Explanation(r, ids[i], now, fresh[i] == 2, &facts);
@@ -410,6 +428,10 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
   } else if (r.op == Op::kNoteCreate && !ids.empty()) {
     explainer_.LearnNote(r.practice_id, ids[0], NoteFact{LoginHash(r.login), r.time});
   }
+  // Nothing new reached: no charge, nothing else to update (the common case of a busy day).
+  if (fresh_count == 0) return Decide(r, level, std::move(reason));
+  const std::string block = AddressBlock(r.source_ip);
+  const uint32_t block_hash = H32(block);
 
   // Phase 3: charge and evaluate.
   float cost = 0;
@@ -602,7 +624,7 @@ Verdict Engine::Decide(const Request& r, Level level, std::string reason) {
     }
     for (const AccountRef& other : v.also_contain) {
       auto contain_other = [&](AccountRecord& a) {
-        if (a.user_id.empty()) a.user_id = other.user_id;
+        a.known = true;
         if (a.contained) return;
         a.contained = true;
         a.contained_at = now;

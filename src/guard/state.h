@@ -41,8 +41,8 @@ struct KnownPlaces {
 };
 
 struct AccountRecord {
-  std::string user_id;
-  std::string login;
+  // The account's ids are the store's key (and the source's list): the record holds no string.
+  bool known = false;
   uint32_t practice = 0;  // hash of the practice id
   Role role = Role::kPractitioner;
   uint32_t first_seen = 0;
@@ -101,6 +101,7 @@ struct PracticeRecord {
 };
 
 struct SourceAccount {
+  uint32_t user_hash = 0;
   std::string user_id;
   std::string login;
   uint32_t practice = 0;
@@ -161,10 +162,16 @@ class MemoryStateStore final : public StateStore {
   size_t TrackedAccounts() const override;
 
  private:
+  // Transparent hashing: lookups by string_view allocate nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   template <typename Record>
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::unique_ptr<Record>> map;  // GUARDED_BY(mu)
+    std::unordered_map<std::string, std::unique_ptr<Record>, KeyHash, std::equal_to<>>
+        map;  // GUARDED_BY(mu)
   };
   static constexpr size_t kShards = 64;
   template <typename Record>

@@ -10,13 +10,13 @@ MemoryStateStore::~MemoryStateStore() = default;
 template <typename Record>
 void MemoryStateStore::With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
                             RecordFn<Record> fn) {
-  Shard<Record>& shard = shards[Hash64(key.data(), key.size()) % kShards];
+  const size_t h = std::hash<std::string_view>{}(key);
+  Shard<Record>& shard = shards[(h >> 32 ^ h) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
-  // Heterogeneous lookup needs a transparent hasher; a temporary string is cheap next to the
-  // rest of a request and keeps the map simple.
-  std::string k(key);
-  auto it = shard.map.find(k);
-  if (it == shard.map.end()) it = shard.map.emplace(std::move(k), std::make_unique<Record>()).first;
+  auto it = shard.map.find(key);
+  if (it == shard.map.end()) {
+    it = shard.map.emplace(std::string(key), std::make_unique<Record>()).first;
+  }
   fn(*it->second);
 }
 

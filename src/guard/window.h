@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 namespace medvault::guard {
 
@@ -108,15 +109,12 @@ class RecentSet {
   uint16_t next_ = 0;
 };
 
-// Hashes for the guard's sets: FNV-1a, never 0. Patient ids and logins are not secret from the
-// process, so the hash needs no key; the sets only need few collisions.
+// Hashes for the guard's sets, never 0. Patient ids and logins are not secret from the process,
+// so the hash needs no key; the sets only need few collisions. std::hash of a string_view is
+// the same in every process of one build (libstdc++'s seeded murmur), which is what a store
+// shared by the nodes of one deployment needs.
 inline uint64_t Hash64(const char* data, size_t size) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < size; ++i) {
-    h ^= static_cast<unsigned char>(data[i]);
-    h *= 1099511628211ULL;
-  }
-  return h;
+  return std::hash<std::string_view>{}(std::string_view(data, size));
 }
 inline uint32_t Hash32(const char* data, size_t size) {
   const uint64_t h = Hash64(data, size);
