@@ -55,7 +55,7 @@ struct Policy {
 
   RolePolicy practitioner{
       {10, 16}, {12, 20},  {16, 25}, {30, 45},
-      4.0f, 15.0f, 3.0f, 12.0f,
+      4.0f, 8.0f, 3.0f, 12.0f,
       {15, 30}, {30, 60}, {20, 40},
   };
   RolePolicy secretary{
