@@ -1,5 +1,6 @@
 // Throughput and latency of the note classifier on a synthetic corpus of French GP notes
-// (~1 % sensitive), against baselines over the same bytes (memchr scan, plain copy).
+// (~1 % sensitive, 1 GiB unless $MEDVAULT_NOTES_BENCH_BYTES says otherwise), against baselines
+// over the same bytes (memchr scan, plain copy) measured in the same run.
 // Run: build/bench/notes_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@ namespace {
 
 using medvault::notes::Classifier;
 
-constexpr std::size_t kCorpusBytes = std::size_t{32} << 20;
+constexpr std::size_t kDefaultCorpusBytes = std::size_t{1} << 30;
 constexpr unsigned kSeed = 20240611;  // fixed: every run classifies the same corpus
 constexpr unsigned kSensitiveEveryNotes = 100;
 
@@ -81,11 +82,15 @@ struct Corpus {
 const Corpus& SharedCorpus() {
   static const std::unique_ptr<Corpus> corpus = [] {
     auto built = std::make_unique<Corpus>();
+    std::size_t corpus_bytes = kDefaultCorpusBytes;
+    if (const char* size = std::getenv("MEDVAULT_NOTES_BENCH_BYTES"); size != nullptr) {
+      corpus_bytes = std::strtoull(size, nullptr, 10);
+    }
     std::mt19937 random(kSeed);
     std::vector<std::pair<std::size_t, std::size_t>> bounds;
-    built->bytes.reserve(kCorpusBytes + 1024);
+    built->bytes.reserve(corpus_bytes + 1024);
     unsigned note = 0;
-    while (built->bytes.size() < kCorpusBytes) {
+    while (built->bytes.size() < corpus_bytes) {
       const std::size_t begin = built->bytes.size();
       const auto sentences = 1 + random() % 3;
       for (std::size_t s = 0; s < sentences; ++s) {
@@ -130,6 +135,38 @@ void BM_ClassifyCorpus(benchmark::State& state) {
 }
 BENCHMARK(BM_ClassifyCorpus)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
+// The same without the prefilter: every note goes through the regular-expression scans (the
+// reference path the prefilter is tested against).
+void BM_ClassifyCorpusWithoutPrefilter(benchmark::State& state) {
+  const Corpus& corpus = SharedCorpus();
+  const Classifier& classifier = SharedClassifier();
+  std::size_t sensitive = 0;
+  for (auto _ : state) {
+    sensitive = 0;
+    for (const std::string_view note : corpus.notes) {
+      sensitive += classifier.ClassifyWithoutPrefilter(note).sensitive() ? 1 : 0;
+    }
+    benchmark::DoNotOptimize(sensitive);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * corpus.bytes.size()));
+  state.counters["sensitive"] = static_cast<double>(sensitive);
+}
+BENCHMARK(BM_ClassifyCorpusWithoutPrefilter)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
+// The fused fold-and-skeleton pass alone: the part of the prefilter that touches every byte.
+void BM_FoldSkeletonCorpus(benchmark::State& state) {
+  const Corpus& corpus = SharedCorpus();
+  std::string skeleton;
+  for (auto _ : state) {
+    for (const std::string_view note : corpus.notes) {
+      medvault::notes::FoldSkeleton(note, &skeleton);
+      benchmark::DoNotOptimize(skeleton.data());
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * corpus.bytes.size()));
+}
+BENCHMARK(BM_FoldSkeletonCorpus)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
 void BM_FoldCorpus(benchmark::State& state) {
   const Corpus& corpus = SharedCorpus();
   medvault::notes::FoldedText folded;
@@ -171,18 +208,33 @@ void BM_BaselineCopy(benchmark::State& state) {
 }
 BENCHMARK(BM_BaselineCopy)->Unit(benchmark::kMillisecond)->MinTime(3.0);
 
-// Latency of one typical ~200-byte note, clean and sensitive: what classification adds to a write.
+// Latency of one note, what classification adds to a note write: a typical ~200-byte note, clean
+// and sensitive, and a long (≈ 4 KB) note with a sensitive sentence in every other line, the
+// worst case a practitioner is likely to write.
 void BM_ClassifyTypicalNote(benchmark::State& state) {
   const std::string clean = std::string(kClean[0]) + std::string(kClean[3]);
   const std::string sensitive =
       std::string(kClean[0]) + std::string(kSensitive[4]) + std::string(kSensitive[6]);
-  const std::string& note = state.range(0) == 0 ? clean : sensitive;
+  std::string dense;
+  for (std::size_t i = 0; dense.size() < 4000; ++i) {
+    dense += kClean[i % kClean.size()];
+    dense += '\n';
+    dense += kSensitive[i % kSensitive.size()];
+    dense += '\n';
+  }
+  const std::string& note = state.range(0) == 0 ? clean : state.range(0) == 1 ? sensitive : dense;
   const Classifier& classifier = SharedClassifier();
-  for (auto _ : state) benchmark::DoNotOptimize(classifier.Classify(note));
-  state.SetLabel(state.range(0) == 0 ? "clean" : "sensitive");
+  std::size_t categories = 0;
+  for (auto _ : state) {
+    const auto result = classifier.Classify(note);
+    categories = result.categories.size();
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetLabel(state.range(0) == 0 ? "clean" : state.range(0) == 1 ? "sensitive" : "long");
   state.counters["bytes"] = static_cast<double>(note.size());
+  state.counters["categories"] = static_cast<double>(categories);
 }
-BENCHMARK(BM_ClassifyTypicalNote)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ClassifyTypicalNote)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 // Start-up without the cache: loading the embedded lexicons and compiling both databases.
 void BM_LoadClassifier(benchmark::State& state) {

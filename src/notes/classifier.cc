@@ -13,21 +13,26 @@
 
 #include "notes/database_cache.h"
 #include "notes/normalize.h"
+#include "notes/prefilter.h"
 #include "notes/propositions.h"
 
 namespace medvault::notes {
 
-// Two databases over the same patterns. The detector holds only the category terms, without
-// start-of-match tracking and stopping at the first match: most notes hold no term, and for them
-// this scan is the whole cost. The full database (terms, cues and guards, with match starts) runs
-// only on the notes the detector flags; start-of-match tracking makes it several times slower.
+// Three databases. The prefilter holds the literals every category term requires in the word
+// skeleton of a note (prefilter.h): most notes hold none, and for them one fused fold-and-skeleton
+// pass and this literal scan are the whole cost. The detector holds the category terms, without
+// start-of-match tracking and stopping at the first match; the full database (terms, cues and
+// guards, with match starts) runs only on the notes the detector flags, since start-of-match
+// tracking makes it several times slower.
 struct Classifier::Database {
+  hs_database_t* prefilter = nullptr;  // null when some term has no usable required literal
   hs_database_t* detector = nullptr;
   hs_database_t* full = nullptr;
   Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database() {
+    hs_free_database(prefilter);
     hs_free_database(detector);
     hs_free_database(full);
   }
@@ -53,6 +58,7 @@ struct ThreadState {
   hs_scratch_t* scratch = nullptr;
   std::size_t scratch_serial = 0;  // the classifier the scratch was last sized for
   FoldedText folded;
+  std::string skeleton;
   std::vector<Match> matches;
 
   ThreadState() = default;
@@ -110,12 +116,63 @@ Status Compile(const std::vector<Pattern>& patterns, const CompileInput& input,
   return Internal("cannot build the lexicon database: " + message);
 }
 
+// The prefilter literals of every category term (prefilter.h), or nullopt when some term has
+// none: the classifier then runs without a prefilter. Sorted, distinct, and minimal: a literal
+// that contains another one is dropped, since any skeleton holding it holds the shorter one.
+std::optional<std::vector<std::string>> PrefilterLiterals(const std::vector<Pattern>& patterns) {
+  std::vector<std::string> literals;
+  for (const Pattern& pattern : patterns) {
+    if (pattern.kind != PatternKind::kTerm) continue;
+    std::optional<std::vector<std::string>> required = RequiredLiterals(pattern.regex);
+    if (!required) return std::nullopt;
+    for (std::string& literal : *required) {
+      if (literal.size() < kMinPrefilterLiteral) return std::nullopt;
+      literals.push_back(std::move(literal));
+    }
+  }
+  std::sort(literals.begin(), literals.end(),
+            [](const std::string& a, const std::string& b) {
+              return a.size() != b.size() ? a.size() < b.size() : a < b;
+            });
+  literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
+  std::vector<std::string> minimal;
+  for (std::string& literal : literals) {
+    const bool implied = std::any_of(minimal.begin(), minimal.end(), [&](const std::string& kept) {
+      return literal.find(kept) != std::string::npos;
+    });
+    if (!implied) minimal.push_back(std::move(literal));
+  }
+  std::sort(minimal.begin(), minimal.end());
+  return minimal;
+}
+
+Status CompileLiterals(const std::vector<std::string>& literals, hs_database_t** database) {
+  std::vector<const char*> expressions;
+  std::vector<std::size_t> lengths;
+  std::vector<unsigned int> flags(literals.size(), HS_FLAG_SINGLEMATCH);
+  std::vector<unsigned int> ids(literals.size(), 0);
+  for (const std::string& literal : literals) {
+    expressions.push_back(literal.data());
+    lengths.push_back(literal.size());
+  }
+  hs_compile_error_t* error = nullptr;
+  const hs_error_t compiled = hs_compile_lit_multi(
+      expressions.data(), flags.data(), ids.data(), lengths.data(),
+      static_cast<unsigned int>(literals.size()), HS_MODE_BLOCK, nullptr, database, &error);
+  if (compiled == HS_SUCCESS) return Status::Ok();
+  const std::string message = error != nullptr && error->message != nullptr ? error->message : "";
+  hs_free_compile_error(error);
+  return Internal("cannot build the prefilter database: " + message);
+}
+
 // Bumped whenever the way databases are built or stored changes beyond what the key hashes.
-constexpr std::string_view kDatabaseRecipe = "medvault notes databases v1";
+constexpr std::string_view kDatabaseRecipe = "medvault notes databases v2";
 
 // Everything a compiled database depends on: the Hyperscan release and the host's platform (both
-// also checked by hs_deserialize_database), and every expression with its flags and id.
-DatabaseCacheKey KeyFor(const std::vector<CompileInput>& inputs) {
+// also checked by hs_deserialize_database), every prefilter literal, and every expression with
+// its flags and id.
+DatabaseCacheKey KeyFor(const std::optional<std::vector<std::string>>& literals,
+                        const std::vector<CompileInput>& inputs) {
   std::string recipe(kDatabaseRecipe);
   recipe += '\n';
   recipe += hs_version();
@@ -125,6 +182,12 @@ DatabaseCacheKey KeyFor(const std::vector<CompileInput>& inputs) {
               std::to_string(platform.cpu_features);
   }
   recipe += "\npointer bytes " + std::to_string(sizeof(void*));
+  if (literals) {
+    recipe += "\nprefilter literals " + std::to_string(literals->size());
+    for (const std::string& literal : *literals) recipe += "\n[" + literal + "]";
+  } else {
+    recipe += "\nno prefilter";
+  }
   for (const CompileInput& input : inputs) {
     recipe += "\ndatabase block " + std::to_string(input.expressions.size());
     for (std::size_t i = 0; i < input.expressions.size(); ++i) {
@@ -144,29 +207,38 @@ std::optional<std::string> Serialize(const hs_database_t* database) {
   return serialized;
 }
 
-// Loads both databases from `cache` when it holds a sound entry for `key`.
-bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
-                   hs_database_t** detector, hs_database_t** full) {
+// Loads the databases from `cache` when it holds a sound entry for `key`: the detector, the full
+// database and, when `with_prefilter`, the prefilter. On failure *database is left as it was.
+template <typename Database>
+bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key, bool with_prefilter,
+                   Database* database) {
   const std::optional<std::vector<std::string>> blobs = cache.Read(key);
-  if (!blobs || blobs->size() != 2) return false;
-  if (hs_deserialize_database((*blobs)[0].data(), (*blobs)[0].size(), detector) != HS_SUCCESS) {
-    return false;
+  if (!blobs || blobs->size() != (with_prefilter ? 3U : 2U)) return false;
+  std::array<hs_database_t*, 3> loaded{};
+  for (std::size_t i = 0; i < blobs->size(); ++i) {
+    if (hs_deserialize_database((*blobs)[i].data(), (*blobs)[i].size(), &loaded[i]) !=
+        HS_SUCCESS) {
+      for (hs_database_t* done : loaded) hs_free_database(done);
+      return false;
+    }
   }
-  if (hs_deserialize_database((*blobs)[1].data(), (*blobs)[1].size(), full) != HS_SUCCESS) {
-    hs_free_database(*detector);
-    *detector = nullptr;
-    return false;
-  }
+  database->detector = loaded[0];
+  database->full = loaded[1];
+  database->prefilter = loaded[2];
   return true;
 }
 
 // Best effort: a cache that cannot be written only costs the next start a compilation.
 void StoreInCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
-                  const hs_database_t* detector, const hs_database_t* full) {
-  std::optional<std::string> detector_bytes = Serialize(detector);
-  std::optional<std::string> full_bytes = Serialize(full);
-  if (!detector_bytes || !full_bytes) return;
-  const std::vector<std::string> blobs = {std::move(*detector_bytes), std::move(*full_bytes)};
+                  const hs_database_t* detector, const hs_database_t* full,
+                  const hs_database_t* prefilter) {
+  std::vector<std::string> blobs;
+  for (const hs_database_t* database : {detector, full, prefilter}) {
+    if (database == nullptr) continue;
+    std::optional<std::string> bytes = Serialize(database);
+    if (!bytes) return;
+    blobs.push_back(std::move(*bytes));
+  }
   cache.Write(key, blobs).IgnoreError();
 }
 
@@ -278,43 +350,63 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
   MV_ASSIGN_OR_RETURN(std::vector<Pattern> patterns, ParseLexicons(texts));
   const CompileInput detector = Select(patterns, IsTerm, HS_FLAG_SINGLEMATCH);
   const CompileInput full = Select(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST);
+  const std::optional<std::vector<std::string>> literals = PrefilterLiterals(patterns);
   auto database = std::make_unique<Database>();
   std::optional<DatabaseCache> cache;
   DatabaseCacheKey key{};
   if (cache_directory && !cache_directory->empty()) {
     cache.emplace(*cache_directory);
-    key = KeyFor({detector, full});
-    if (LoadFromCache(*cache, key, &database->detector, &database->full)) {
+    key = KeyFor(literals, {detector, full});
+    if (LoadFromCache(*cache, key, literals.has_value(), database.get())) {
       return std::unique_ptr<Classifier>(
           new Classifier(std::move(patterns), std::move(database), std::move(source), true));
     }
   }
   MV_RETURN_IF_ERROR(Compile(patterns, detector, &database->detector));
   MV_RETURN_IF_ERROR(Compile(patterns, full, &database->full));
-  if (cache) StoreInCache(*cache, key, database->detector, database->full);
+  if (literals) MV_RETURN_IF_ERROR(CompileLiterals(*literals, &database->prefilter));
+  if (cache) StoreInCache(*cache, key, database->detector, database->full, database->prefilter);
   return std::unique_ptr<Classifier>(
       new Classifier(std::move(patterns), std::move(database), std::move(source), false));
 }
 
-Classification Classifier::Classify(std::string_view utf8) const {
+bool Classifier::has_prefilter() const { return database_->prefilter != nullptr; }
+
+Classification Classifier::Classify(std::string_view utf8) const { return Run(utf8, true); }
+
+Classification Classifier::ClassifyWithoutPrefilter(std::string_view utf8) const {
+  return Run(utf8, false);
+}
+
+Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const {
   Classification result;
   if (utf8.size() > kMaxTextBytes) {
     utf8 = utf8.substr(0, kMaxTextBytes);
     result.truncated = true;
   }
   ThreadState& state = CurrentThreadState();
-  Fold(utf8, false, &state.folded);
-  const std::string& folded = state.folded.text();
-
   if (state.scratch_serial != serial_) {
-    // Grows the thread's scratch to fit this database; cannot fail short of memory exhaustion,
+    // Grows the thread's scratch to fit these databases; cannot fail short of memory exhaustion,
     // which Hyperscan reports and we surface as "nothing classified" rather than crash.
     if (hs_alloc_scratch(database_->detector, &state.scratch) != HS_SUCCESS ||
-        hs_alloc_scratch(database_->full, &state.scratch) != HS_SUCCESS) {
+        hs_alloc_scratch(database_->full, &state.scratch) != HS_SUCCESS ||
+        (database_->prefilter != nullptr &&
+         hs_alloc_scratch(database_->prefilter, &state.scratch) != HS_SUCCESS)) {
       return result;
     }
     state.scratch_serial = serial_;
   }
+  if (use_prefilter && database_->prefilter != nullptr) {
+    FoldSkeleton(utf8, &state.skeleton);
+    // HS_SCAN_TERMINATED: a required literal is there; HS_SUCCESS: no term can match.
+    if (hs_scan(database_->prefilter, state.skeleton.data(),
+                static_cast<unsigned int>(state.skeleton.size()), 0, state.scratch,
+                StopAtFirstMatch, nullptr) != HS_SCAN_TERMINATED) {
+      return result;
+    }
+  }
+  Fold(utf8, false, &state.folded);
+  const std::string& folded = state.folded.text();
   const auto folded_size = static_cast<unsigned int>(folded.size());
   // HS_SCAN_TERMINATED means the detector found a term; HS_SUCCESS means there is none.
   if (hs_scan(database_->detector, folded.data(), folded_size, 0, state.scratch, StopAtFirstMatch,

@@ -82,16 +82,25 @@ class Classifier {
   // having no category rather than the process aborting.
   Classification Classify(std::string_view utf8) const;
 
+  // The same result as Classify, computed without the prefilter (every note goes through the
+  // regular-expression scans): the reference the prefilter is tested against, and a way to
+  // measure what it saves.
+  Classification ClassifyWithoutPrefilter(std::string_view utf8) const;
+
   // Where the lexicons came from: a directory path, or "embedded".
   const std::string& lexicon_source() const { return source_; }
   std::size_t pattern_count() const { return patterns_.size(); }
   // True when the databases were read from the cache rather than compiled.
   bool database_from_cache() const { return database_from_cache_; }
+  // True when every category term yielded prefilter literals (prefilter.h), so that notes
+  // holding none of them skip the regular-expression scans.
+  bool has_prefilter() const;
 
  private:
   struct Database;
   Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database, std::string source,
              bool database_from_cache);
+  Classification Run(std::string_view utf8, bool use_prefilter) const;
 
   std::vector<Pattern> patterns_;  // indexed by Hyperscan pattern id
   std::unique_ptr<Database> database_;

@@ -33,6 +33,19 @@ constexpr std::array<char, 128> MakeAsciiLower() {
 }
 constexpr std::array<char, 128> kAsciiLower = MakeAsciiLower();
 
+// ASCII byte → its folded form when that is a word byte ([0-9a-z_] after lower-casing), else a
+// space: the word skeleton of one ASCII character.
+constexpr std::array<char, 128> MakeAsciiSkeleton() {
+  std::array<char, 128> table{};
+  for (std::size_t byte = 0; byte < table.size(); ++byte) {
+    const char c = kAsciiLower[byte];
+    const bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    table[byte] = word ? c : ' ';
+  }
+  return table;
+}
+constexpr std::array<char, 128> kAsciiSkeleton = MakeAsciiSkeleton();
+
 bool IsAscii(std::string_view text) {
   constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
   std::size_t i = 0;
@@ -290,6 +303,57 @@ void Fold(std::string_view original, bool with_offsets, FoldedText* out) {
     at += decoded.length;
   }
   if (with_offsets) out->origin_.push_back(original.size());
+}
+
+void FoldSkeleton(std::string_view original, std::string* out) {
+  // Invariant: out->size() >= n + (bytes of input left) + 2, since an ASCII byte adds at most one
+  // byte; a non-ASCII character grows the buffer first when its folded form could break it.
+  out->resize(original.size() + 18);
+  char* data = out->data();
+  std::size_t n = 0;
+  data[n++] = ' ';
+  char last = ' ';  // data[n - 1], kept in a register
+  // Appends one skeleton byte: a word byte always, a space unless one precedes it.
+  const auto put = [&](char c) {
+    data[n] = c;
+    n += static_cast<std::size_t>((c != ' ') | (last != ' '));
+    last = c;
+  };
+  const auto& table = TwoByteTable();
+  std::size_t at = 0;
+  while (at < original.size()) {
+    const auto byte = static_cast<unsigned char>(original[at]);
+    if (byte < 0x80) {
+      put(kAsciiSkeleton[byte]);
+      ++at;
+      continue;
+    }
+    const Decoded decoded = DecodeAt(original, at);
+    if (!decoded.valid) {
+      put(' ');
+      ++at;
+      continue;
+    }
+    FoldedChar computed;
+    const FoldedChar* folded = &computed;
+    if (decoded.code_point < kTableEnd) {
+      folded = &table[decoded.code_point - kTableBegin];
+    } else {
+      computed = FoldCodePoint(decoded.code_point);
+    }
+    at += decoded.length;
+    const std::size_t needed = n + folded->size + (original.size() - at) + 2;
+    if (needed > out->size()) {
+      out->resize(needed + out->size() / 2);
+      data = out->data();
+    }
+    for (std::uint8_t k = 0; k < folded->size; ++k) {
+      const auto b = static_cast<unsigned char>(folded->bytes[k]);
+      put(b < 0x80 ? kAsciiSkeleton[b] : ' ');
+    }
+  }
+  if (last != ' ') data[n++] = ' ';
+  out->resize(n);
 }
 
 std::string FoldTerm(std::string_view term) {

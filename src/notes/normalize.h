@@ -49,6 +49,11 @@ class FoldedText {
 // with offsets, which keeps the common case (nothing to report) to one cheap pass.
 void Fold(std::string_view original, bool with_offsets, FoldedText* out);
 
+// Writes to *out (reusing its buffer) the word skeleton (prefilter.h) of the folded form of
+// `original`, in one pass and without building the folded text: the same bytes as
+// WordSkeleton(folded text of `original`), for any input, invalid UTF-8 included.
+void FoldSkeleton(std::string_view original, std::string* out);
+
 // Folds a short string (a lexicon term) and returns the folded text.
 std::string FoldTerm(std::string_view term);
 

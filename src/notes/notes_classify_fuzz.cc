@@ -3,16 +3,20 @@
 //  - every span lies within the text, with start < end, and names a reported category;
 //  - categories are reported iff spans are, and qualifiers only with categories;
 //  - for valid UTF-8 input, span offsets fall on character boundaries of the original text;
-//  - classifying the same bytes twice gives the same result.
+//  - classifying the same bytes twice gives the same result;
+//  - the prefilter changes nothing: Classify equals ClassifyWithoutPrefilter;
+//  - the one-pass skeleton equals the skeleton of the folded text.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "notes/classifier.h"
 #include "notes/database_cache.h"
 #include "notes/normalize.h"
+#include "notes/prefilter.h"
 
 namespace {
 
@@ -57,5 +61,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   Require(classifier.Classify(text) == result, "deterministic");
+  Require(classifier.ClassifyWithoutPrefilter(text) == result, "prefilter changes nothing");
+  std::string one_pass;
+  medvault::notes::FoldSkeleton(text, &one_pass);
+  medvault::notes::FoldedText folded;
+  medvault::notes::Fold(text, false, &folded);
+  std::string two_pass;
+  medvault::notes::WordSkeleton(folded.text(), &two_pass);
+  Require(one_pass == two_pass, "FoldSkeleton equals WordSkeleton of Fold");
   return 0;
 }
