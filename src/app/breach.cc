@@ -504,7 +504,7 @@ int RunBreachScope(const ScopeQuery& query, std::ostream& out, std::ostream& err
       return ReportFailure(err, InvalidArgument("--practice: no such practice: " + practice));
     }
   }
-  auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
+  auto log = (*ctx)->OpenLogStore();
   if (!log.ok()) return ReportFailure(err, log.status());
   Result<Scope> scope = ComputeScope(**ctx, **log, query);
   if (!scope.ok()) return ReportFailure(err, scope.status());

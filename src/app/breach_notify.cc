@@ -600,7 +600,7 @@ Addressee AddresseeOf(const vault::Patient& p) {
 // Records, before anything is decrypted, that the patients' names and addresses are disclosed
 // to the letters: one leaf per practice and per 1,000 patients.
 Status RecordDisclosure(VaultContext& vault, const std::map<std::string, std::vector<std::string>>& ids) {
-  MV_ASSIGN_OR_RETURN(auto store, store::OpenSqliteLogStore(vault.LogPath()));
+  MV_ASSIGN_OR_RETURN(auto store, vault.OpenLogStore());
   MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(seed);
   KeyringAuditKeys keys(vault.keyring());

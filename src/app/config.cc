@@ -72,6 +72,16 @@ Status CheckKeys(const toml::table& t, const std::string& section,
   return Status::Ok();
 }
 
+// A TOML basic string: quotes and backslashes escaped (a URL may hold either).
+std::string TomlString(const std::string& value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 Result<Config> ParseConfig(std::string_view text, const std::string& source_name) {
@@ -89,9 +99,10 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
     const toml::table* t = node.as_table();
     if (t == nullptr) return InvalidArgument("unknown top-level key " + section);
     if (section == "vault") {
-      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"backend", "pg_url", "id"}));
+      MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"backend", "pg_url", "pg_keys_url", "id"}));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "backend", &c.backend));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "pg_url", &c.pg_url));
+      MV_RETURN_IF_ERROR(ReadString(*t, section, "pg_keys_url", &c.pg_keys_url));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "id", &c.vault_id));
       if (c.backend != "sqlite" && c.backend != "postgres") {
         return InvalidArgument("vault.backend: must be sqlite or postgres");
@@ -177,7 +188,8 @@ std::string RenderConfig(const Config& c) {
       << "[vault]\n"
       << "id = \"" << c.vault_id << "\"\n"
       << "backend = \"" << c.backend << "\"\n";
-  if (!c.pg_url.empty()) out << "pg_url = \"" << c.pg_url << "\"\n";
+  if (!c.pg_url.empty()) out << "pg_url = " << TomlString(c.pg_url) << "\n";
+  if (!c.pg_keys_url.empty()) out << "pg_keys_url = " << TomlString(c.pg_keys_url) << "\n";
   out << "\n[api]\n"
       << "threads = " << c.threads << "\n"
       << "session_idle_seconds = " << c.session_idle_seconds << "\n"

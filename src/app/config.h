@@ -11,7 +11,8 @@ namespace medvault::app {
 struct Config {
   // [vault]
   std::string backend = "sqlite";  // sqlite | postgres
-  std::string pg_url;              // postgres only
+  std::string pg_url;              // postgres only: data and access log
+  std::string pg_keys_url;         // postgres only: key store database; empty = DIR/keys.db
   std::string vault_id;            // random, fixed at init; names the log's origin
   // [api]
   int threads = 0;                       // 0: one per hardware thread

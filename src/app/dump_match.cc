@@ -349,7 +349,7 @@ int RunBreachMatch(const MatchRequest& request, std::ostream& out, std::ostream&
   auto ctx_or = VaultContext::Open(request.data_dir);
   if (!ctx_or.ok()) return ReportFailure(err, ctx_or.status());
   VaultContext& ctx = **ctx_or;
-  auto log_store = store::OpenSqliteLogStore(ctx.LogPath());
+  auto log_store = ctx.OpenLogStore();
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
   KeyringAuditKeys audit_keys(ctx.keyring());
 

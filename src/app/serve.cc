@@ -44,7 +44,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   // One writer of the access log at a time (app/log_writer_lock.h).
   auto log_lock = LogWriterLock::Acquire(ctx);
   if (!log_lock.ok()) return ReportFailure(err, log_lock.status());
-  auto log_store = store::OpenSqliteLogStore(ctx.LogPath());
+  auto log_store = ctx.OpenLogStore();
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
   auto seed = ctx.keyring().LogSigningSeed();
   if (!seed.ok()) return ReportFailure(err, seed.status());
@@ -135,7 +135,7 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (webhook) webhook->Stop();
   // Every request has finished; the log drains what is queued and signs a final checkpoint.
   access_log.Stop();
-  store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();
+  if (c.backend == "sqlite") store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();
   return 0;
 }
 

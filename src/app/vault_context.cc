@@ -7,6 +7,8 @@
 #include "core/file.h"
 #include "core/ids.h"
 #include "crypto/master_key.h"
+#include "store/postgres/postgres_store.h"
+#include "store/sqlite/sqlite_log_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace medvault::app {
@@ -22,12 +24,29 @@ crypto::PasswordCost CostFrom(const Config& c) {
   return cost;
 }
 
+// SQLite: medvault.db and keys.db in the vault directory. PostgreSQL: the data in `pg_url`; the
+// keys in `pg_keys_url` if set, else in the directory's keys.db; never in the data's database.
 Status OpenStores(const std::string& dir, const Config& config,
                   std::unique_ptr<store::DataStore>* data, std::unique_ptr<store::KeyStore>* keys) {
-  if (config.backend != "sqlite") {
-    return FailedPrecondition("vault.backend: only sqlite is available in this build");
-  }
   store::SqliteOptions options;
+  if (config.backend == "postgres") {
+    if (config.pg_url.empty()) return InvalidArgument("vault.pg_url: required with postgres");
+    if (!config.pg_keys_url.empty() && config.pg_keys_url == config.pg_url) {
+      return InvalidArgument("vault.pg_keys_url: must name another database than vault.pg_url");
+    }
+    store::PostgresOptions pg;
+    pg.url = config.pg_url;
+    MV_ASSIGN_OR_RETURN(*data, store::OpenPostgresDataStore(pg));
+    if (config.pg_keys_url.empty()) {
+      MV_ASSIGN_OR_RETURN(*keys, store::OpenSqliteKeyStore(dir + "/keys.db", options));
+    } else {
+      store::PostgresOptions pg_keys;
+      pg_keys.url = config.pg_keys_url;
+      pg_keys.max_connections = 8;
+      MV_ASSIGN_OR_RETURN(*keys, store::OpenPostgresKeyStore(pg_keys));
+    }
+    return Status::Ok();
+  }
   MV_ASSIGN_OR_RETURN(*data, store::OpenSqliteDataStore(dir + "/medvault.db", options));
   MV_ASSIGN_OR_RETURN(*keys, store::OpenSqliteKeyStore(dir + "/keys.db", options));
   return Status::Ok();
@@ -45,16 +64,25 @@ Status InitVault(const std::string& dir, const InitOptions& options) {
   if (options.backend == "postgres" && options.pg_url.empty()) {
     return InvalidArgument("--pg: required with --backend postgres");
   }
+  if (options.backend != "postgres" && !options.pg_keys_url.empty()) {
+    return InvalidArgument("--pg-keys: only with --backend postgres");
+  }
   MV_RETURN_IF_ERROR(MakeDirs(dir, 0700));
   MV_RETURN_IF_ERROR(MakeDirs(dir + "/tls", 0700));
   auto random = NewSystemRandom();
   Config config;
   config.backend = options.backend;
   config.pg_url = options.pg_url;
+  config.pg_keys_url = options.pg_keys_url;
   config.vault_id = NewId(*random);
   std::unique_ptr<store::DataStore> data;
   std::unique_ptr<store::KeyStore> keys;
   MV_RETURN_IF_ERROR(OpenStores(dir, config, &data, &keys));
+  // A PostgreSQL database holds one vault: a second init on it would orphan the first's keys.
+  MV_ASSIGN_OR_RETURN(std::optional<std::string> existing, data->GetMeta("vault_id"));
+  if (existing.has_value()) {
+    return AlreadyExists("the database of --pg already holds a vault (" + *existing + ")");
+  }
   crypto::SecretKey master;
   if (const char* env = std::getenv(crypto::kMasterKeyEnv); env != nullptr && *env != '\0') {
     MV_ASSIGN_OR_RETURN(master, crypto::LoadMasterKey(dir + "/master.key"));
@@ -110,6 +138,16 @@ Result<std::unique_ptr<VaultContext>> VaultContext::Open(const std::string& dir,
 }
 
 VaultContext::~VaultContext() = default;
+
+Result<std::unique_ptr<store::LogStore>> VaultContext::OpenLogStore() const {
+  if (config_.backend == "postgres") {
+    store::PostgresOptions pg;
+    pg.url = config_.pg_url;
+    pg.max_connections = 8;
+    return store::OpenPostgresLogStore(pg);
+  }
+  return store::OpenSqliteLogStore(LogPath());
+}
 
 Result<std::string> VaultContext::AddPractice(const std::string& name) {
   if (name.empty() || name.size() > 200) return InvalidArgument("--name: 1 to 200 characters");

@@ -4,6 +4,8 @@
 //
 // A vault directory holds: medvault.toml, master.key (0600, unless MEDVAULT_MASTER_KEY is set),
 // medvault.db (data), keys.db (wrapped keys), log.db (access log), tls/cert.pem + tls/key.pem.
+// With the postgres backend the data and the access log are in the database of vault.pg_url, and
+// the keys in vault.pg_keys_url or, when that is not set, in keys.db (docs/postgres.md).
 // Thread-safety: the services are thread-safe; the context itself is immutable once open.
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "core/clock.h"
 #include "core/random.h"
 #include "crypto/secret.h"
+#include "store/log_store.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 #include "vault/notes.h"
@@ -23,6 +26,7 @@ namespace medvault::app {
 struct InitOptions {
   std::string backend = "sqlite";
   std::string pg_url;
+  std::string pg_keys_url;  // optional: a database for the key store (else DIR/keys.db)
 };
 
 // Creates a vault in `dir`. AlreadyExists if `dir` already holds one (its medvault.toml).
@@ -47,6 +51,9 @@ class VaultContext {
   vault::Patients& patients() { return *patients_; }
   vault::Users& users() { return *users_; }
   vault::Notes& notes() { return *notes_; }
+
+  // Opens the vault's access log store: DIR/log.db, or the PostgreSQL database of the data.
+  Result<std::unique_ptr<store::LogStore>> OpenLogStore() const;
 
   std::string DataPath() const { return dir_ + "/medvault.db"; }
   std::string KeysPath() const { return dir_ + "/keys.db"; }

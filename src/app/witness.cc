@@ -135,7 +135,7 @@ int RunAuditVerifyWithWitnesses(const std::string& data_dir, std::ostream& out, 
   auto seed = (*ctx)->keyring().LogSigningSeed();
   if (!seed.ok()) return ReportFailure(err, seed.status());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(*seed);
-  auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
+  auto log = (*ctx)->OpenLogStore();
   if (!log.ok()) return ReportFailure(err, log.status());
   return audit::RunAuditVerify(**log, key.public_key(), *witnesses, out, err);
 }

@@ -40,7 +40,7 @@ int WithLog(const std::string& dir, std::ostream& err, F body) {
   auto seed = (*ctx)->keyring().LogSigningSeed();
   if (!seed.ok()) return app::ReportFailure(err, seed.status());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(*seed);
-  auto log = store::OpenSqliteLogStore((*ctx)->LogPath());
+  auto log = (*ctx)->OpenLogStore();
   if (!log.ok()) return app::ReportFailure(err, log.status());
   return body(**log, key.public_key());
 }
@@ -62,6 +62,8 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   init->add_option("--backend", init_options.backend, "sqlite (default) or postgres")
       ->check(CLI::IsMember({"sqlite", "postgres"}));
   init->add_option("--pg", init_options.pg_url, "PostgreSQL connection URL");
+  init->add_option("--pg-keys", init_options.pg_keys_url,
+                   "PostgreSQL URL of the key store's own database (default: DIR/keys.db)");
   init->callback([&] {
     Status s = app::InitVault(data_dir, init_options);
     if (!s.ok()) {

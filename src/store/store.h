@@ -32,6 +32,9 @@ class PatientBatchWriter {
   virtual ~PatientBatchWriter() = default;
   // The store assigns the stored row's seq (row.seq is ignored). Fails with AlreadyExists if the
   // id is taken (patient ids are unique across the vault), NotFound if the practice is absent.
+  // A backend may buffer rows (PostgreSQL sends them in bulk): an id repeated within the batch is
+  // reported by its Add, but one taken by a committed patient may be reported by a later Add or by
+  // Commit instead; the batch is abandoned either way.
   // The same (column, token) given twice is one index entry.
   virtual Status Add(const PatientRow& row, std::span<const IndexEntry> index) = 0;
   virtual Status Commit() = 0;
@@ -109,7 +112,8 @@ class DataStore {
 };
 
 // Accumulates patient keys in one open transaction, like PatientBatchWriter (including the
-// abandoned batch after a failed Add).
+// abandoned batch after a failed Add, and a taken key reported by a later Add or Commit when the
+// backend buffers rows).
 class PatientKeyBatchWriter {
  public:
   virtual ~PatientKeyBatchWriter() = default;

@@ -25,6 +25,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/postgres/pg_testing.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace medvault::e2e {
@@ -257,8 +259,40 @@ bool WaitFor(const std::function<bool()>& condition, int timeout_ms, int poll_ms
   }
 }
 
+bool PostgresBackend() {
+  const char* backend = std::getenv("MEDVAULT_E2E_BACKEND");
+  return backend != nullptr && std::string(backend) == "postgres";
+}
+
+namespace {
+
+// A fresh database in the test cluster, named after `key`; its URL, or "" after a test failure.
+std::string CreateTestDatabase(const std::string& key) {
+  const std::string base = store::testing::PostgresTestUrl();
+  if (base.empty()) {
+    ADD_FAILURE() << store::testing::kNoPostgres;
+    return {};
+  }
+  const std::string name = "e2e_" + store::testing::PostgresTestSchema(key);
+  // The cluster's URL ends with its maintenance database: /postgres.
+  const std::string command = "psql '" + base + "' -v ON_ERROR_STOP=1 -q -c 'CREATE DATABASE " +
+                              name + "' >/dev/null";
+  if (std::system(command.c_str()) != 0) {
+    ADD_FAILURE() << "cannot create the test database " << name;
+    return {};
+  }
+  return base.substr(0, base.rfind('/') + 1) + name;
+}
+
+}  // namespace
+
 Vault::Vault() {
-  CommandResult r = RunMedvault({"init", "--data", dir_.path()});
+  std::vector<std::string> args = {"init", "--data", dir_.path()};
+  if (PostgresBackend()) {
+    pg_url_ = CreateTestDatabase(dir_.path());
+    args.insert(args.end(), {"--backend", "postgres", "--pg", pg_url_});
+  }
+  CommandResult r = RunMedvault(args);
   if (r.exit_code != 0) ADD_FAILURE() << "medvault init failed: " << r.err;
   SetConfig("argon2_ops", "1");
   SetConfig("argon2_mem_mib", "8");
@@ -309,7 +343,11 @@ void Vault::SetConfig(const std::string& key, const std::string& value) {
 }
 
 void Vault::LockAccount(const std::string& login) {
-  auto store = store::OpenSqliteDataStore(dir() + "/medvault.db", store::SqliteOptions{});
+  store::PostgresOptions pg;
+  pg.url = pg_url_;
+  Result<std::unique_ptr<store::DataStore>> store =
+      pg_url_.empty() ? store::OpenSqliteDataStore(dir() + "/medvault.db", store::SqliteOptions{})
+                      : store::OpenPostgresDataStore(pg);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   const Status s = (*store)->SetUserLocked(login, true);
   ASSERT_TRUE(s.ok()) << s.ToString();

@@ -66,14 +66,21 @@ struct User {
   std::string NextCode();
 };
 
+// Whether this run's vaults use PostgreSQL (MEDVAULT_E2E_BACKEND=postgres, set by CTest for the
+// e2e.postgres.* tests), each in a fresh database of the test cluster; else SQLite.
+bool PostgresBackend();
+
 class Vault {
  public:
-  // `medvault init` in a fresh temp dir, with a low Argon2id cost (argon2_ops = 1, 8 MiB).
+  // `medvault init` in a fresh temp dir, with a low Argon2id cost (argon2_ops = 1, 8 MiB); on
+  // PostgreSQL (PostgresBackend()) with its data and log in a fresh database.
   Vault();
   ~Vault();
   Vault(const Vault&) = delete;
   Vault& operator=(const Vault&) = delete;
   const std::string& dir() const { return dir_.path(); }
+  // The vault's database URL on PostgreSQL; empty on SQLite.
+  const std::string& pg_url() const { return pg_url_; }
   std::string AddPractice(const std::string& name);
   User AddUser(const std::string& practice, const std::string& login, const std::string& role);
   // Replaces the line `key = ...` of medvault.toml (keys are unique across its sections).
@@ -97,6 +104,7 @@ class Vault {
 
  private:
   testing::TempDir dir_;
+  std::string pg_url_;
   int pid_ = -1;
   int port_ = 0;
   bool tls_ = false;

@@ -17,6 +17,7 @@
 #include "audit/note.h"
 #include "core/testing/temp_dir.h"
 #include "crypto/sign.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_log_store.h"
 #include "tests/e2e/harness.h"
 
@@ -205,7 +206,10 @@ TEST_F(WitnessTest, ServedVaultPushesCheckpointsAndVerifyChecksTheCosignatures) 
 
   // A cosignature that does not verify under the configured witness key fails verification.
   {
-    auto log = store::OpenSqliteLogStore(vault_.dir() + "/log.db");
+    store::PostgresOptions pg;
+    pg.url = vault_.pg_url();
+    auto log = pg.url.empty() ? store::OpenSqliteLogStore(vault_.dir() + "/log.db")
+                              : store::OpenPostgresLogStore(pg);
     ASSERT_TRUE(log.ok());
     auto latest = (*log)->LatestCheckpoint();
     ASSERT_TRUE(latest.ok() && latest->has_value());
