@@ -173,6 +173,14 @@ json DocumentReferenceToFhir(const vault::Note& note, const std::vector<NoteSpan
   return out;
 }
 
+json ListedDocumentReference(const vault::Note& note) {
+  json out = DocumentReferenceToFhir(note, nullptr);
+  if (note.category_mask != 0) {
+    out["content"] = json::array({{{"attachment", {{"contentType", kNoteContentType}}}}});
+  }
+  return out;
+}
+
 json AuditEventToFhir(const AccessEventView& v, const std::string& patient_id) {
   json groups = json::array();
   for (FieldGroup g : kAllFieldGroups) {

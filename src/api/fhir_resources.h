@@ -41,6 +41,10 @@ Result<NoteInput> DocumentReferenceFromFhir(const nlohmann::json& resource);
 // meta.security: one coding per category in `category_mask`; `spans`, when given, become a
 // contained OperationOutcome "classification" with one warning issue per span (docs/api.md).
 nlohmann::json DocumentReferenceToFhir(const vault::Note& note, const std::vector<NoteSpan>* spans);
+// A note as listed: a restricted note (one with a category) without its text — metadata,
+// meta.security and an attachment holding only its content type — so that its text is read only
+// by an individual GET /fhir/DocumentReference/{id}, which is logged with its categories.
+nlohmann::json ListedDocumentReference(const vault::Note& note);
 
 // "Patient/{id}" → id; empty if not of that form with a well-formed id.
 std::string PatientIdFromReference(std::string_view reference);

@@ -296,6 +296,11 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
     case Route::kAppointmentSearch: return AppointmentSearch(call);
     case Route::kNoteCreate: return NoteCreate(call);
     case Route::kNoteSearch: return NoteSearch(call);
+    case Route::kNoteRead: {
+      const std::string id(match.id);
+      if (!IsWellFormedId(id)) return ReplyError(call, NotFound("no such note"));
+      return NoteRead(call, id);
+    }
     case Route::kAuditEvent: return AuditEvents(call);
     default: return ReplyError(call, NotFound("no such route"));
   }
@@ -905,8 +910,9 @@ void Api::NoteSearch(const std::shared_ptr<Call>& call) {
   rec.patient_ids = {id};
   json entries = json::array();
   for (const vault::Note& n : *found) {
+    // Restricted notes are listed without their text; their labels are shown, hence logged.
     entries.push_back({{"fullUrl", "/fhir/DocumentReference/" + n.id},
-                       {"resource", DocumentReferenceToFhir(n, nullptr)}});
+                       {"resource", ListedDocumentReference(n)}});
     rec.note_categories |= n.category_mask;
   }
   rec.field_groups = found->empty() ? 0 : MaskOf(FieldGroup::kNotes);
@@ -917,6 +923,34 @@ void Api::NoteSearch(const std::shared_ptr<Call>& call) {
   Response r;
   r.content_type = std::string(kFhirJson);
   r.body = Dump(SearchBundle(std::move(entries), call->req.target, ""));
+  ReplyAudited(call, std::move(rec), std::move(r));
+}
+
+void Api::NoteRead(const std::shared_ptr<Call>& call, const std::string& id) {
+  if (call->who.role != Role::kPractitioner) {
+    return ReplyError(call, Forbidden("only practitioners read notes"));
+  }
+  const std::string action = call->break_glass ? "breakglass" : "note.read";
+  if (!Admit(call, action)) return;
+  Result<vault::Note> note = services_.notes.Get(call->who.practice_id, id);
+  if (!note.ok()) {
+    if (note.status().code() == Code::kNotFound) return ReplyError(call, NotFound("no such note"));
+    return ReplyError(call, note.status());
+  }
+  const bool canary = services_.patients.IsCanary(call->who.practice_id, note->patient_id);
+  if (!Charge(call, action, {note->patient_id}, {canary}, MaskOf(FieldGroup::kNotes))) return;
+  AccessRecord rec = Record(*call, action, "DocumentReference");
+  rec.patient_ids = {note->patient_id};
+  rec.field_groups = MaskOf(FieldGroup::kNotes);
+  rec.note_categories = note->category_mask;
+  if (call->break_glass) {
+    rec.detail = "reason_bytes=" + std::to_string(call->req.break_glass_reason.size());
+    LogLine("ALERT breakglass login=" + call->who.login + " practice=" + call->who.practice_id +
+            " patient=" + note->patient_id + " request=" + call->request_id);
+  }
+  Response r;
+  r.content_type = std::string(kFhirJson);
+  r.body = Dump(DocumentReferenceToFhir(*note, nullptr));
   ReplyAudited(call, std::move(rec), std::move(r));
 }
 

@@ -70,6 +70,7 @@ class Api {
   void AppointmentSearch(const std::shared_ptr<Call>& call);
   void NoteCreate(const std::shared_ptr<Call>& call);
   void NoteSearch(const std::shared_ptr<Call>& call);
+  void NoteRead(const std::shared_ptr<Call>& call, const std::string& id);
   void AuditEvents(const std::shared_ptr<Call>& call);
   void LogRoute(const std::shared_ptr<Call>& call, const std::string& path);
 

@@ -20,6 +20,7 @@ std::string_view RouteName(Route r) {
     case Route::kAppointmentSearch: return "GET /fhir/Appointment";
     case Route::kNoteCreate: return "POST /fhir/DocumentReference";
     case Route::kNoteSearch: return "GET /fhir/DocumentReference";
+    case Route::kNoteRead: return "GET /fhir/DocumentReference/{id}";
     case Route::kAuditEvent: return "GET /fhir/AuditEvent";
     case Route::kLog: return "/log";
     case Route::kOther: return "other";

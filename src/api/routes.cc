@@ -18,7 +18,7 @@ struct PathRoutes {
 
 constexpr MethodRoute kNone{"", Route::kOther};
 
-constexpr std::array<PathRoutes, 11> kRoutes = {{
+constexpr std::array<PathRoutes, 12> kRoutes = {{
     {"/health", false, {{{"GET", Route::kHealth}, {"HEAD", Route::kHealth}, kNone}}},
     {"/metrics", false, {{{"GET", Route::kMetrics}, kNone, kNone}}},
     {"/log/", true, {{{"GET", Route::kLog}, kNone, kNone}}},
@@ -34,6 +34,7 @@ constexpr std::array<PathRoutes, 11> kRoutes = {{
      {{{"GET", Route::kAppointmentSearch}, {"POST", Route::kAppointmentCreate}, kNone}}},
     {"/fhir/DocumentReference", false,
      {{{"GET", Route::kNoteSearch}, {"POST", Route::kNoteCreate}, kNone}}},
+    {"/fhir/DocumentReference/", true, {{{"GET", Route::kNoteRead}, kNone, kNone}}},
     {"/fhir/AuditEvent", false, {{{"GET", Route::kAuditEvent}, kNone, kNone}}},
 }};
 
@@ -54,7 +55,9 @@ RouteMatch MatchRoute(std::string_view method, std::string_view path) {
     if (!matches) continue;
     out.found = true;
     out.route = entry.methods[0].route;
-    if (entry.prefix && entry.path == "/fhir/Patient/") out.id = path.substr(entry.path.size());
+    if (entry.prefix && (entry.path == "/fhir/Patient/" || entry.path == "/fhir/DocumentReference/")) {
+      out.id = path.substr(entry.path.size());
+    }
     for (const MethodRoute& m : entry.methods) {
       if (!m.method.empty() && m.method == method) {
         out.route = m.route;

@@ -28,6 +28,7 @@ TEST(MatchRoute, SendsEachMethodAndPathToItsRoute) {
            {"GET", "/fhir/Appointment", Route::kAppointmentSearch},
            {"POST", "/fhir/DocumentReference", Route::kNoteCreate},
            {"GET", "/fhir/DocumentReference", Route::kNoteSearch},
+           {"GET", "/fhir/DocumentReference/abc", Route::kNoteRead},
            {"GET", "/fhir/AuditEvent", Route::kAuditEvent},
        }) {
     const RouteMatch m = MatchRoute(c.method, c.path);
@@ -56,7 +57,8 @@ TEST(MatchRoute, KnownPathsWithAnotherMethodAreRefusedNotMissing) {
            {"GET", "/auth/login"}, {"GET", "/auth/logout"}, {"DELETE", "/fhir/Patient"},
            {"PATCH", "/fhir/Patient/abc"}, {"POST", "/fhir/Patient/abc"},
            {"PUT", "/fhir/Appointment"}, {"DELETE", "/fhir/DocumentReference"},
-           {"POST", "/fhir/AuditEvent"}, {"get", "/health"}}) {
+           {"POST", "/fhir/AuditEvent"}, {"get", "/health"},
+           {"PUT", "/fhir/DocumentReference/abc"}}) {
     const RouteMatch m = MatchRoute(c.method, c.path);
     EXPECT_TRUE(m.found) << c.method << " " << c.path;
     EXPECT_FALSE(m.method_allowed) << c.method << " " << c.path;
@@ -67,6 +69,7 @@ TEST(MatchRoute, PatientIdIsTheRestOfThePath) {
   EXPECT_EQ(MatchRoute("GET", "/fhir/Patient/abc123").id, "abc123");
   EXPECT_EQ(MatchRoute("GET", "/fhir/Patient/a/b").id, "a/b");  // the handler rejects it
   EXPECT_EQ(MatchRoute("GET", "/fhir/Patient").id, "");
+  EXPECT_EQ(MatchRoute("GET", "/fhir/DocumentReference/n42").id, "n42");
 }
 
 TEST(BearerToken, AcceptsTheSchemeInAnyCase) {
