@@ -14,6 +14,7 @@
 #include "app/command_status.h"
 #include "app/demo.h"
 #include "app/import.h"
+#include "app/notes_scan.h"
 #include "audit/verify.h"
 #include "notes/cli.h"
 #include "store/sqlite/sqlite_log_store.h"
@@ -303,6 +304,14 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   eval->add_option("FILE", eval_file, "labelled JSONL (id, text, categories, qualifiers)")
       ->required();
   eval->callback([&] { result = notes::RunEval(eval_file, out, err); });
+  auto* notes_scan = notes_cmd->add_subcommand(
+      "scan", "Re-classify every stored note (after a lexicon change); prints counts");
+  app::NotesScanOptions scan_options;
+  notes_scan->add_option("--data", scan_options.data_dir, "vault directory")->required();
+  notes_scan->add_option("--lexicons", scan_options.lexicons,
+                         "lexicon directory (default: as the server finds them)");
+  notes_scan->add_flag("--dry-run", scan_options.dry_run, "count the changes, write nothing");
+  notes_scan->callback([&] { result = app::RunNotesScan(scan_options, out, err); });
 
   // audit verify / proof
   auto* audit_cmd = cli.add_subcommand("audit", "The access log");

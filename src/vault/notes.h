@@ -33,9 +33,11 @@ class Notes {
   // Notes of a patient, oldest first, decrypted.
   Result<std::vector<Note>> List(const std::string& practice_id, const std::string& patient_id);
   Result<Note> Get(const std::string& practice_id, const std::string& note_id);
+  // Decrypts a stored row (as ForEachNote hands them over). Errors: those of the patient's DEK
+  // (NotFound once the patient is crypto-shredded) and of a tampered envelope.
+  Result<Note> OpenRow(const store::NoteRow& row);
 
  private:
-  Result<Note> OpenRow(const store::NoteRow& row);
 
   store::DataStore& data_;
   Keyring& keyring_;
