@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Bulk import into a vault on PostgreSQL and, as the baseline, into one on SQLite: the same
+# generated NDJSON file, same run, `runs` times each. Reports, per run and as medians, the wall
+# clock rate and the rate per CPU-second (medvault's CPU plus, for PostgreSQL, the server's:
+# postmaster, its reaped backends and live children). The PostgreSQL cluster is a private one
+# (tests/tools/pg_cluster.sh) with fsync and synchronous_commit on (PG_DURABLE=1).
+# Usage: bench/pg_import_bench.sh [build/medvault] [patients, default 100000] [runs, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "${1:-build/medvault}")
+N=${2:-100000}
+RUNS=${3:-3}
+WORK=$(mktemp -d)
+STATE=$WORK/pg
+trap 'tests/tools/pg_cluster.sh stop "$STATE" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+chmod 0755 "$WORK"   # the cluster runs as another user and keeps its state elsewhere
+PG_DURABLE=1 tests/tools/pg_cluster.sh start "$STATE" >/dev/null
+URL=$(cat "$STATE/url")
+TCK=$(getconf CLK_TCK)
+"$BIN" gen --patients "$N" --seed 7 --out "$WORK/p.ndjson" >/dev/null
+
+# CPU ticks used so far by the cluster: postmaster (own + reaped children) + live children.
+pg_ticks() {
+  local pm total=0 f
+  pm=$(head -n 1 "$(cat "$STATE/datadir")/data/postmaster.pid")
+  read -r -a f <"/proc/$pm/stat"
+  total=$((f[13] + f[14] + f[15] + f[16]))
+  for c in $(pgrep -P "$pm"); do
+    read -r -a f <"/proc/$c/stat" 2>/dev/null || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "patients per run: $N"
+printf '%-9s %4s %9s %12s %10s %10s %14s\n' backend run wall_s patients/s mv_cpu_s pg_cpu_s patients/cpu_s
+declare -A WALL_RATES CPU_RATES
+for run in $(seq 1 "$RUNS"); do
+  for backend in sqlite postgres; do
+    dir=$WORK/v-$backend-$run
+    if [[ $backend == postgres ]]; then
+      tests/tools/pg_cluster.sh createdb "$STATE" "bench$run"
+      "$BIN" init --data "$dir" --backend postgres --pg "${URL%/*}/bench$run" >/dev/null
+    else
+      "$BIN" init --data "$dir" >/dev/null
+    fi
+    practice=$("$BIN" practice add --data "$dir" --name "Cabinet $run")
+    before=$(pg_ticks)
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$BIN" import --data "$dir" --practice "$practice" \
+      "$WORK/p.ndjson" >/dev/null
+    after=$(pg_ticks)
+    read -r wall user sys <"$WORK/time"
+    pg_cpu=0
+    [[ $backend == postgres ]] && pg_cpu=$(echo "scale=2; ($after - $before) / $TCK" | bc)
+    mv_cpu=$(echo "$user + $sys" | bc)
+    wall_rate=$(echo "$N / $wall" | bc)
+    cpu_rate=$(echo "$N / ($mv_cpu + $pg_cpu)" | bc)
+    printf '%-9s %4s %9s %12s %10s %10s %14s\n' "$backend" "$run" "$wall" "$wall_rate" "$mv_cpu" \
+      "$pg_cpu" "$cpu_rate"
+    WALL_RATES[$backend]+="$wall_rate "
+    CPU_RATES[$backend]+="$cpu_rate "
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+for backend in sqlite postgres; do
+  echo "median $backend: $(echo "${WALL_RATES[$backend]}" | median) patients/s wall, $(echo "${CPU_RATES[$backend]}" | median) patients per CPU-second"
+done
+pw=$(echo "${WALL_RATES[postgres]}" | median); sw=$(echo "${WALL_RATES[sqlite]}" | median)
+echo "ratio postgres / sqlite (wall): $(echo "scale=2; $pw / $sw" | bc)"
