@@ -701,6 +701,9 @@ void Api::PatientSearch(const std::shared_ptr<Call>& call) {
       if (!ParseCursor(value, &after, &call->page_depth)) {
         return ReplyError(call, InvalidArgument("_cursor: invalid"));
       }
+      // The page index is the client's word; a cursor past the first row is never the first
+      // page, whatever it says (the canary rule exempts the first page only).
+      if (after > 0 && call->page_depth == 0) call->page_depth = 1;
     } else {
       return ReplyError(call, InvalidArgument(SafeMemberName(key) + ": unknown search parameter"));
     }
@@ -829,6 +832,9 @@ void Api::AppointmentSearch(const std::shared_ptr<Call>& call) {
   json entries = json::array();
   AccessRecord rec = Record(*call, "appointment.search", "Appointment");
   for (const store::AppointmentRow& row : *rows) {
+    // medvault books no canary; one booked anyway (in shadow mode the guard only logs) stays
+    // out of the agenda, so that nobody opens it from there (docs/canaries.md).
+    if (services_.patients.IsCanary(call->who.practice_id, row.patient_id)) continue;
     entries.push_back({{"fullUrl", "/fhir/Appointment/" + row.id},
                        {"resource", AppointmentToFhir(row)}});
     rec.patient_ids.push_back(row.patient_id);

@@ -141,7 +141,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
           *t, section,
           {"shadow", "webhook", "webhook_attempts", "practitioner_contain_1h",
            "practitioner_contain_24h", "secretary_contain_1h", "secretary_contain_24h",
-           "source_practices", "source_contain_hours", "idle_evict_days", "max_accounts"}));
+           "source_practices", "source_contain_hours", "idle_evict_days", "max_accounts",
+           "canary_spacing"}));
       MV_RETURN_IF_ERROR(ReadBool(*t, section, "shadow", &c.guard_shadow));
       MV_RETURN_IF_ERROR(ReadString(*t, section, "webhook", &c.guard_webhook));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "webhook_attempts", &c.guard_webhook_attempts));
@@ -158,6 +159,10 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
           ReadInt(*t, section, "source_contain_hours", &c.guard_source_contain_hours));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "idle_evict_days", &c.guard_idle_evict_days));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "max_accounts", &c.guard_max_accounts));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "canary_spacing", &c.guard_canary_spacing));
+      if (c.guard_canary_spacing < 2 || c.guard_canary_spacing > 1000) {
+        return InvalidArgument("guard.canary_spacing: must be between 2 and 1000");
+      }
       if (!c.guard_webhook.empty() && !c.guard_webhook.starts_with("http://")) {
         return InvalidArgument("guard.webhook: expected http://HOST:PORT[/PATH]");
       }

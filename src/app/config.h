@@ -41,6 +41,7 @@ struct Config {
   int guard_source_contain_hours = 24;
   int guard_idle_evict_days = 30;
   int guard_max_accounts = 200000;
+  int guard_canary_spacing = 10;  // K: one canary in every K rows (docs/canaries.md)
 };
 
 Result<Config> ParseConfig(std::string_view toml_text, const std::string& source_name);

@@ -48,6 +48,10 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
   auto seed = ctx.keyring().LogSigningSeed();
   if (!seed.ok()) return ReportFailure(err, seed.status());
+  // Canary upkeep before the first request (docs/canaries.md).
+  auto canaries = ctx.KeepCanaries();
+  if (!canaries.ok()) return ReportFailure(err, canaries.status());
+  if (*canaries > 0) err << "canaries.upkeep written=" << *canaries << std::endl;
   const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(*seed);
   KeyringAuditKeys audit_keys(ctx.keyring());
   audit::AccessLogOptions log_options;

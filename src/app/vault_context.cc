@@ -130,6 +130,10 @@ Result<std::unique_ptr<VaultContext>> VaultContext::Open(const std::string& dir,
   MV_RETURN_IF_ERROR(matches);
   ctx->patients_ = std::make_unique<vault::Patients>(*ctx->data_, *ctx->keys_, *ctx->keyring_,
                                                      *ctx->clock_, *ctx->random_);
+  ctx->canaries_ = std::make_unique<CanaryKeeper>(
+      *ctx->data_, *ctx->patients_, *ctx->random_,
+      static_cast<size_t>(ctx->config_.guard_canary_spacing));
+  ctx->patients_->SetCanaryPlacer(ctx->canaries_.get());
   ctx->users_ = std::make_unique<vault::Users>(*ctx->data_, *ctx->keyring_, *ctx->clock_,
                                                *ctx->random_, CostFrom(ctx->config_));
   ctx->notes_ =
@@ -147,6 +151,17 @@ Result<std::unique_ptr<store::LogStore>> VaultContext::OpenLogStore() const {
     return store::OpenPostgresLogStore(pg);
   }
   return store::OpenSqliteLogStore(LogPath());
+}
+
+Result<int64_t> VaultContext::KeepCanaries(const std::string& practice_id) {
+  if (!practice_id.empty()) return patients_->KeepCanaries(practice_id);
+  MV_ASSIGN_OR_RETURN(auto practices, data_->ListPractices());
+  int64_t written = 0;
+  for (const auto& practice : practices) {
+    MV_ASSIGN_OR_RETURN(int64_t n, patients_->KeepCanaries(practice.id));
+    written += n;
+  }
+  return written;
 }
 
 Result<std::string> VaultContext::AddPractice(const std::string& name) {

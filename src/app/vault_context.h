@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "app/canaries.h"
 #include "app/config.h"
 #include "core/clock.h"
 #include "core/random.h"
@@ -51,6 +52,7 @@ class VaultContext {
   vault::Patients& patients() { return *patients_; }
   vault::Users& users() { return *users_; }
   vault::Notes& notes() { return *notes_; }
+  CanaryKeeper& canaries() { return *canaries_; }
 
   // Opens the vault's access log store: DIR/log.db, or the PostgreSQL database of the data.
   Result<std::unique_ptr<store::LogStore>> OpenLogStore() const;
@@ -62,6 +64,9 @@ class VaultContext {
   std::string TlsKeyPath() const { return dir_ + "/tls/key.pem"; }
   std::string MasterKeyPath() const { return dir_ + "/master.key"; }
 
+  // Canary upkeep (docs/canaries.md) for one practice, or for every practice when `practice_id`
+  // is empty: appends the canaries the placement asks for. Returns how many were written.
+  Result<int64_t> KeepCanaries(const std::string& practice_id = "");
   // Creates a practice and its keys; returns its id.
   Result<std::string> AddPractice(const std::string& name);
   // Rotates the master key (when it comes from the file) and every practice KEK. Rewraps keys;
@@ -80,6 +85,7 @@ class VaultContext {
   std::unique_ptr<store::KeyStore> keys_;
   std::unique_ptr<vault::Keyring> keyring_;
   std::unique_ptr<vault::Patients> patients_;
+  std::unique_ptr<CanaryKeeper> canaries_;  // installed in patients_ as its canary placer
   std::unique_ptr<vault::Users> users_;
   std::unique_ptr<vault::Notes> notes_;
 };

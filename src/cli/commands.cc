@@ -92,6 +92,10 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       result = app::ReportFailure(err, id.status());
       return;
     }
+    if (auto kept = (*ctx)->KeepCanaries(*id); !kept.ok()) {
+      result = app::ReportFailure(err, kept.status());
+      return;
+    }
     out << *id << "\n";
   });
 
@@ -170,6 +174,11 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     auto count = app::ImportPatientsFile((*ctx)->patients(), practice_id, import_file);
     if (!count.ok()) {
       result = app::ReportFailure(err, count.status().WithContext(import_file + ": nothing imported"));
+      return;
+    }
+    // Interleaved during the import already; this closes runs left by rows written before.
+    if (auto kept = (*ctx)->KeepCanaries(practice_id); !kept.ok()) {
+      result = app::ReportFailure(err, kept.status().WithContext("patients imported; canary upkeep"));
       return;
     }
     out << *count << "\n";

@@ -214,15 +214,28 @@ Result<bool> Patients::NirTaken(const std::string& practice_id, const PracticeKe
   for (const auto& id : candidates) {
     if (id == except_id) continue;
     MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, id));
+    if (row.canary) continue;
     MV_ASSIGN_OR_RETURN(Patient other, Open(row, MaskOf(FieldGroup::kInsurance)));
     if (CanonicalNir(other.insurance.nir) == canonical) return true;
   }
   return false;
 }
 
+Result<store::PatientRow> Patients::SealNew(const std::string& practice_id, const Patient& p,
+                                            bool canary, store::PatientKeyRow* key_row) {
+  MV_ASSIGN_OR_RETURN(NewPatientKey key, keyring_.NewPatientDek(practice_id, p.id));
+  MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, key.dek));
+  row.canary = canary;
+  *key_row = std::move(key.row);
+  return row;
+}
+
 Result<Patient> Patients::Create(const std::string& practice_id, Patient p, bool canary) {
   MV_RETURN_IF_ERROR(ValidatePatient(p));
   MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  const bool place = placer_ != nullptr && !canary;
+  std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
+  if (placer_ != nullptr) lock.lock();
   if (!p.insurance.nir.empty()) {
     MV_ASSIGN_OR_RETURN(bool taken, NirTaken(practice_id, *keys, p.insurance.nir, ""));
     if (taken) {
@@ -231,22 +244,116 @@ Result<Patient> Patients::Create(const std::string& practice_id, Patient p, bool
   }
   p.id = NewId(random_);
   p.created = p.updated = clock_.Now();
-  MV_ASSIGN_OR_RETURN(NewPatientKey key, keyring_.NewPatientDek(practice_id, p.id));
-  MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, key.dek));
-  row.canary = canary;
-  const auto index = IndexEntries(*keys, p);
-  // The key first: a crash between the two commits leaves an unused key, never unreadable data.
+  std::vector<Patient> canaries;
+  if (place) {
+    Result<std::vector<Patient>> placed = placer_->AfterReal(practice_id, p);
+    if (!placed.ok()) {
+      placer_->Written(practice_id, false);
+      return placed.status();
+    }
+    canaries = std::move(*placed);
+  }
+  auto write = [&]() -> Status {
+    std::vector<store::PatientKeyRow> key_rows(1 + canaries.size());
+    std::vector<store::PatientRow> rows;
+    rows.reserve(key_rows.size());
+    MV_ASSIGN_OR_RETURN(store::PatientRow row, SealNew(practice_id, p, canary, &key_rows[0]));
+    rows.push_back(std::move(row));
+    for (size_t i = 0; i < canaries.size(); ++i) {
+      Patient& c = canaries[i];
+      MV_RETURN_IF_ERROR(ValidatePatient(c).WithContext("canary"));
+      c.created = c.updated = p.created;
+      MV_ASSIGN_OR_RETURN(store::PatientRow crow, SealNew(practice_id, c, true, &key_rows[i + 1]));
+      rows.push_back(std::move(crow));
+    }
+    // The keys first: a crash between the two commits leaves unused keys, never unreadable data.
+    MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
+    for (const auto& key_row : key_rows) MV_RETURN_IF_ERROR(key_batch->Add(key_row));
+    MV_RETURN_IF_ERROR(key_batch->Commit());
+    MV_ASSIGN_OR_RETURN(auto batch, data_.BeginPatientBatch());
+    MV_RETURN_IF_ERROR(batch->Add(rows[0], IndexEntries(*keys, p)));
+    for (size_t i = 0; i < canaries.size(); ++i) {
+      MV_RETURN_IF_ERROR(batch->Add(rows[i + 1], IndexEntries(*keys, canaries[i])));
+    }
+    return batch->Commit();
+  };
+  const Status written = write();
+  if (place) {
+    // The patient is stored whatever happens to the canary rewrites; those the placer still
+    // wants are asked for again at the next write.
+    (void)SettleCanaries(practice_id, written.ok());
+  }
+  MV_RETURN_IF_ERROR(written);
+  return p;
+}
+
+Status Patients::WriteCanaries(const std::string& practice_id,
+                               const std::vector<Patient>& canaries) {
+  if (canaries.empty()) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
+  const UnixMicros now = clock_.Now();
+  std::vector<store::PatientKeyRow> key_rows(canaries.size());
+  std::vector<store::PatientRow> rows;
+  rows.reserve(canaries.size());
+  for (size_t i = 0; i < canaries.size(); ++i) {
+    Patient c = canaries[i];
+    MV_RETURN_IF_ERROR(ValidatePatient(c).WithContext("canary"));
+    c.created = c.updated = now;
+    MV_ASSIGN_OR_RETURN(store::PatientRow row, SealNew(practice_id, c, true, &key_rows[i]));
+    rows.push_back(std::move(row));
+  }
   MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
-  MV_RETURN_IF_ERROR(key_batch->Add(key.row));
+  for (const auto& key_row : key_rows) MV_RETURN_IF_ERROR(key_batch->Add(key_row));
   MV_RETURN_IF_ERROR(key_batch->Commit());
   MV_ASSIGN_OR_RETURN(auto batch, data_.BeginPatientBatch());
-  MV_RETURN_IF_ERROR(batch->Add(row, index));
-  MV_RETURN_IF_ERROR(batch->Commit());
-  return p;
+  for (size_t i = 0; i < canaries.size(); ++i) {
+    MV_RETURN_IF_ERROR(batch->Add(rows[i], IndexEntries(*keys, canaries[i])));
+  }
+  return batch->Commit();
+}
+
+Status Patients::SettleCanaries(const std::string& practice_id, bool committed) {
+  placer_->Written(practice_id, committed);
+  if (!committed) return Status::Ok();
+  MV_ASSIGN_OR_RETURN(std::vector<Patient> rewrites, placer_->Rewrites(practice_id));
+  for (Patient& c : rewrites) {
+    MV_RETURN_IF_ERROR(UpdateLocked(practice_id, std::move(c)).status());
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> Patients::KeepCanaries(const std::string& practice_id) {
+  if (placer_ == nullptr) return int64_t{0};
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Result<std::vector<Patient>> canaries = placer_->Upkeep(practice_id);
+  if (!canaries.ok()) {
+    placer_->Written(practice_id, false);
+    return canaries.status();
+  }
+  const Status written = WriteCanaries(practice_id, *canaries);
+  MV_RETURN_IF_ERROR(SettleCanaries(practice_id, written.ok()));
+  MV_RETURN_IF_ERROR(written);
+  return static_cast<int64_t>(canaries->size());
 }
 
 Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSource& next,
                                  const std::function<std::string()>& position) {
+  std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
+  if (placer_ != nullptr) lock.lock();
+  bool announced = false;
+  Result<int64_t> imported = ImportLocked(practice_id, next, position, &announced);
+  if (announced) {
+    Status settled = SettleCanaries(practice_id, imported.ok());
+    if (imported.ok() && !settled.ok()) {
+      return settled.WithContext("patients imported; rewriting canaries");
+    }
+  }
+  return imported;
+}
+
+Result<int64_t> Patients::ImportLocked(const std::string& practice_id, const PatientSource& next,
+                                       const std::function<std::string()>& position,
+                                       bool* announced) {
   MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
   MV_ASSIGN_OR_RETURN(int64_t existing, data_.CountPatients(practice_id));
   MV_ASSIGN_OR_RETURN(auto key_batch, keys_.BeginPatientKeyBatch());
@@ -279,11 +386,21 @@ Result<int64_t> Patients::Import(const std::string& practice_id, const PatientSo
     }
     p.id = NewId(random_);
     p.created = p.updated = now;
-    MV_ASSIGN_OR_RETURN(NewPatientKey key, keyring_.NewPatientDek(practice_id, p.id));
-    MV_ASSIGN_OR_RETURN(store::PatientRow row, Seal(practice_id, p, key.dek));
-    MV_RETURN_IF_ERROR(key_batch->Add(key.row));
+    store::PatientKeyRow key_row;
+    MV_ASSIGN_OR_RETURN(store::PatientRow row, SealNew(practice_id, p, false, &key_row));
+    MV_RETURN_IF_ERROR(key_batch->Add(key_row));
     MV_RETURN_IF_ERROR(batch->Add(row, IndexEntries(*keys, p)));
     ++count;
+    if (placer_ == nullptr) continue;
+    *announced = true;
+    MV_ASSIGN_OR_RETURN(std::vector<Patient> canaries, placer_->AfterReal(practice_id, p));
+    for (Patient& c : canaries) {
+      MV_RETURN_IF_ERROR(ValidatePatient(c).WithContext("canary"));
+      c.created = c.updated = now;
+      MV_ASSIGN_OR_RETURN(store::PatientRow crow, SealNew(practice_id, c, true, &key_row));
+      MV_RETURN_IF_ERROR(key_batch->Add(key_row));
+      MV_RETURN_IF_ERROR(batch->Add(crow, IndexEntries(*keys, c)));
+    }
   }
   MV_RETURN_IF_ERROR(key_batch->Commit());
   MV_RETURN_IF_ERROR(batch->Commit());
@@ -302,6 +419,17 @@ bool Patients::IsCanary(const std::string& practice_id, const std::string& patie
 }
 
 Result<Patient> Patients::Update(const std::string& practice_id, Patient p) {
+  if (placer_ == nullptr) return UpdateLocked(practice_id, std::move(p));
+  std::lock_guard<std::mutex> lock(write_mu_);
+  MV_ASSIGN_OR_RETURN(Patient updated, UpdateLocked(practice_id, std::move(p)));
+  if (!IsCanary(practice_id, updated.id)) {
+    placer_->Updated(practice_id, updated);
+    (void)SettleCanaries(practice_id, true);  // asked for again at the next write if it fails
+  }
+  return updated;
+}
+
+Result<Patient> Patients::UpdateLocked(const std::string& practice_id, Patient p) {
   MV_RETURN_IF_ERROR(ValidatePatient(p));
   MV_ASSIGN_OR_RETURN(auto old, data_.GetPatient(practice_id, p.id));
   MV_ASSIGN_OR_RETURN(auto keys, keyring_.Practice(practice_id));
@@ -367,12 +495,37 @@ Result<PatientPage> Patients::Search(const std::string& practice_id, const Patie
   const FieldGroupMask confirm = MaskOf(FieldGroup::kIdentity) |
                                  (q.nir.empty() ? 0 : MaskOf(FieldGroup::kInsurance));
   std::vector<store::PatientRow> rows;
+  bool any_canary = false;
   for (const auto& id : candidates) {
     MV_ASSIGN_OR_RETURN(auto row, data_.GetPatient(practice_id, id));
-    if (row.seq > after) rows.push_back(std::move(row));
+    any_canary = any_canary || row.canary;
+    rows.push_back(std::move(row));
   }
   std::sort(rows.begin(), rows.end(),
             [](const store::PatientRow& a, const store::PatientRow& b) { return a.seq < b.seq; });
+  // Canaries show only in a family-only or birth-date-only result of at least K rows (counting
+  // the whole result, not this page), where they are interleaved at spacing K; never in a
+  // narrower search (docs/canaries.md).
+  bool hide_canaries = false;
+  const size_t spacing = placer_ == nullptr ? 0 : placer_->spacing();
+  if (any_canary && spacing > 0) {
+    const bool family_only = !q.family.empty() && q.given.empty() && !q.birth_date && q.nir.empty();
+    const bool date_only = q.birth_date && q.family.empty() && q.given.empty() && q.nir.empty();
+    hide_canaries = true;
+    if (family_only || date_only) {
+      size_t matches = 0;
+      for (const auto& row : rows) {
+        MV_ASSIGN_OR_RETURN(Patient probe, Open(row, confirm));
+        if (Matches(probe, q) && ++matches >= spacing) {
+          hide_canaries = false;
+          break;
+        }
+      }
+    }
+  }
+  std::erase_if(rows, [&](const store::PatientRow& row) {
+    return row.seq <= after || (hide_canaries && row.canary);
+  });
   PatientPage page;
   int64_t last_seq = after;
   for (const auto& row : rows) {
