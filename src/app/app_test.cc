@@ -154,6 +154,18 @@ TEST_F(VaultCli, BadImportsExitOneNamingEntryAndFieldAndImportNothing) {
   EXPECT_EQ(Count(), 1);
 }
 
+TEST_F(VaultCli, CanariesCheckReportsTheSpacingOfAnImportedPractice) {
+  const std::string ndjson = dir_.Sub("c.ndjson");
+  ASSERT_EQ(RunCli({"gen", "--patients", "400", "--seed", "3", "--out", ndjson}).code, 0);
+  ASSERT_EQ(RunCli({"import", "--data", vault_, "--practice", practice_, ndjson}).out, "400\n");
+  CliResult r = RunCli({"canaries", "check", "--data", vault_, "--practice", practice_});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("written_now=0 spacing=10"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("colliding_canaries=0 holds=yes"), std::string::npos) << r.out;
+  EXPECT_EQ(Count(), 400 + std::stoll(r.out.substr(r.out.find("canaries=") + 9)));
+  EXPECT_EQ(RunCli({"canaries", "check", "--data", vault_, "--practice", "nope"}).code, 1);
+}
+
 TEST_F(VaultCli, KeysRotateKeepsEveryPatientReadable) {
   const std::string ndjson = dir_.Sub("p.ndjson");
   ASSERT_EQ(RunCli({"gen", "--patients", "50", "--out", ndjson}).code, 0);

@@ -228,6 +228,45 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
     out << "shredded " << patient_id << "\n";
   });
 
+  // canaries check
+  auto* canaries_cmd = cli.add_subcommand("canaries", "Canary patients (docs/canaries.md)");
+  canaries_cmd->require_subcommand(1);
+  auto* canaries_check = canaries_cmd->add_subcommand(
+      "check", "Runs the upkeep, then measures the spacing of a practice's canaries; exit 1 if it "
+               "does not hold");
+  canaries_check->add_option("--data", data_dir, "vault directory")->required();
+  canaries_check->add_option("--practice", practice_id, "practice id")->required();
+  canaries_check->callback([&] {
+    auto ctx = OpenVault(data_dir);
+    if (!ctx.ok()) {
+      result = app::ReportFailure(err, ctx.status());
+      return;
+    }
+    if (auto p = (*ctx)->data().GetPractice(practice_id); !p.ok()) {
+      result = app::ReportFailure(err, InvalidArgument("--practice: no such practice"));
+      return;
+    }
+    auto kept = (*ctx)->KeepCanaries(practice_id);
+    if (!kept.ok()) {
+      result = app::ReportFailure(err, kept.status());
+      return;
+    }
+    auto m = app::MeasureCanarySpacing((*ctx)->data(), (*ctx)->patients(), practice_id);
+    if (!m.ok()) {
+      result = app::ReportFailure(err, m.status());
+      return;
+    }
+    const size_t k = static_cast<size_t>((*ctx)->config().guard_canary_spacing);
+    const bool holds = m->Holds(k);
+    out << "rows=" << m->rows << " canaries=" << m->canaries << " written_now=" << *kept
+        << " spacing=" << k << " longest_list_run=" << m->longest_list_run
+        << " longest_family_run=" << m->longest_family_run
+        << " longest_date_run=" << m->longest_date_run
+        << " colliding_canaries=" << m->colliding_canaries << " holds=" << (holds ? "yes" : "no")
+        << "\n";
+    if (!holds) result = 1;
+  });
+
   // gen
   auto* gen = cli.add_subcommand(
       "gen", "Write synthetic French patients as NDJSON (FHIR Patient), for demos and benchmarks");
