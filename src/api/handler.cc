@@ -251,6 +251,7 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
   const std::string& m = call->req.method;
   const RouteMatch match = MatchRoute(m, call->path);
   call->route = match.route;
+  if (config_.debug_clock != nullptr && call->path == "/debug/clock") return DebugClock(call);
   if (!match.found) return ReplyError(call, NotFound("no such route"));
   if (!match.method_allowed) {
     Response r;
@@ -986,6 +987,49 @@ void Api::AuditEvents(const std::shared_ptr<Call>& call) {
   r.content_type = std::string(kFhirJson);
   r.body = Dump(SearchBundle(std::move(entries), call->req.target, ""));
   ReplyAudited(call, std::move(rec), std::move(r));
+}
+
+// Simulated time (ServerConfig::debug_clock): {"set": ISO 8601} or {"advance_seconds": N}; the
+// clock never goes back, since the access log's times and every window assume it does not.
+void Api::DebugClock(const std::shared_ptr<Call>& call) {
+  const std::string& ip = call->req.source_ip;
+  const bool loopback = ip.rfind("127.", 0) == 0 || ip == "::1" || ip.rfind("::ffff:127.", 0) == 0;
+  if (!loopback) return ReplyError(call, Forbidden("the simulated clock answers loopback clients only"));
+  if (call->req.method != "POST") {
+    Response r;
+    r.status = 405;
+    r.content_type = std::string(kFhirJson);
+    r.body = OutcomeBody("not-supported", "method not allowed");
+    return Send(call, std::move(r));
+  }
+  json body = json::parse(call->req.body, nullptr, false);
+  if (!body.is_object()) return ReplyError(call, InvalidArgument("body: expected a JSON object"));
+  FakeClock& clock = *config_.debug_clock;
+  const UnixMicros now = clock.Now();
+  UnixMicros target = now;
+  if (auto it = body.find("set"); it != body.end()) {
+    if (!it->is_string()) return ReplyError(call, InvalidArgument("set: expected a string"));
+    Result<UnixMicros> t = ParseIsoTime(it->get<std::string>());
+    if (!t.ok()) return ReplyError(call, InvalidArgument("set: " + t.status().message()));
+    target = *t;
+  } else if (auto adv = body.find("advance_seconds"); adv != body.end()) {
+    if (!adv->is_number_integer() || adv->get<int64_t>() < 0 ||
+        adv->get<int64_t>() > int64_t{366} * 86400 * 100) {
+      return ReplyError(call, InvalidArgument("advance_seconds: expected a non-negative integer"));
+    }
+    target = now + adv->get<int64_t>() * 1'000'000;
+  } else {
+    return ReplyError(call, InvalidArgument("body: expected \"set\" or \"advance_seconds\""));
+  }
+  if (target < now) return ReplyError(call, InvalidArgument("set: before the current simulated time"));
+  // Concurrent requests may have read `now` meanwhile; moving forward only keeps it monotone.
+  UnixMicros seen = clock.Now();
+  while (seen < target) {
+    clock.Set(target);
+    seen = clock.Now();
+  }
+  json out = {{"now", FormatIsoTime(clock.Now())}, {"micros", clock.Now()}};
+  ReplyJson(call, 200, out.dump());
 }
 
 void Api::LogRoute(const std::shared_ptr<Call>& call, const std::string& path) {

@@ -73,6 +73,7 @@ class Api {
   void NoteRead(const std::shared_ptr<Call>& call, const std::string& id);
   void AuditEvents(const std::shared_ptr<Call>& call);
   void LogRoute(const std::shared_ptr<Call>& call, const std::string& path);
+  void DebugClock(const std::shared_ptr<Call>& call);
 
   // Authenticates the bearer token and checks the source; replies and returns false on failure.
   bool Authenticate(const std::shared_ptr<Call>& call);

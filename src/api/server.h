@@ -45,6 +45,10 @@ struct ServerConfig {
   // that they take as long as a wrong password.
   crypto::PasswordCost password_cost;
   bool handle_signals = false;    // Stop() on SIGTERM/SIGINT
+  // Simulated time (`medvault serve --simulated-clock`): the clock of Services, which
+  // `POST /debug/clock` sets or advances, from loopback clients only (docs/api.md "Simulated
+  // clock"). Null, the default: the route does not exist (404).
+  FakeClock* debug_clock = nullptr;
 };
 
 // Everything the API works with. All references must outlive the Server.

@@ -14,6 +14,7 @@
 #include "app/log_writer_lock.h"
 #include "app/vault_context.h"
 #include "app/witness.h"
+#include "core/file.h"
 #include "audit/log_server.h"
 #include "store/sqlite/sqlite_log_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -25,11 +26,36 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (Status s = ParseListen(options.listen, &config.host, &config.port); !s.ok()) {
     return ReportFailure(err, s);
   }
-  auto ctx_or = VaultContext::Open(options.data_dir, options.clock);
+  const Clock* clock = options.clock;
+  std::unique_ptr<FakeClock> simulated;
+  const bool simulation_vault = PathExists(options.data_dir + "/" + kSimulationMarker);
+  if (options.simulated_clock) {
+    const bool loopback = config.host == "localhost" || config.host == "::1" ||
+                          config.host.rfind("127.", 0) == 0;
+    if (!loopback) {
+      return ReportFailure(err, InvalidArgument("--simulated-clock: --listen must be a loopback address"));
+    }
+    if (!simulation_vault) {
+      return ReportFailure(err, FailedPrecondition(
+          "--simulated-clock: not a simulation vault (made by medvault simulate)"));
+    }
+    simulated = std::make_unique<FakeClock>(NewRealClock()->Now());
+    clock = simulated.get();
+    config.debug_clock = simulated.get();
+  } else if (simulation_vault) {
+    return ReportFailure(err, FailedPrecondition(
+        "this vault was made by medvault simulate: its log holds simulated times; serve it with "
+        "--simulated-clock"));
+  }
+  auto ctx_or = VaultContext::Open(options.data_dir, clock);
   if (!ctx_or.ok()) return ReportFailure(err, ctx_or.status());
   VaultContext& ctx = **ctx_or;
   const Config& c = ctx.config();
   config.plain_http = options.plain_http;
+  if (options.simulated_clock && !c.log_witnesses.empty()) {
+    return ReportFailure(err, FailedPrecondition(
+        "--simulated-clock: witnesses are configured; simulated checkpoints must not reach them"));
+  }
   config.tls_cert_path = ctx.CertPath();
   config.tls_key_path = ctx.TlsKeyPath();
   config.threads = c.threads;

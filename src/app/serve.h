@@ -14,7 +14,15 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8443";
   bool plain_http = false;
   const Clock* clock = nullptr;  // null: the system clock
+  // Simulated time for `medvault simulate` (docs/api.md "Simulated clock"): the server's clock
+  // starts at the real time and moves only through POST /debug/clock. Refused unless the vault is
+  // a simulation vault (it holds kSimulationMarker), the listen address is loopback and no
+  // witness is configured; a simulation vault is never served on the real clock either.
+  bool simulated_clock = false;
 };
+
+// The file `medvault simulate` puts in the vaults it creates.
+inline constexpr const char* kSimulationMarker = "SIMULATION";
 
 // Returns the process exit code (0 after a clean shutdown).
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);

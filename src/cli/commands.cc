@@ -21,6 +21,7 @@
 #include "app/serve.h"
 #include "app/vault_context.h"
 #include "app/witness.h"
+#include "sim/simulate.h"
 #include "core/status.h"
 
 namespace medvault::cli {
@@ -455,9 +456,36 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   serve->add_option("--data", serve_options.data_dir, "vault directory")->required();
   serve->add_option("--listen", serve_options.listen, "HOST:PORT (port 0: any free port)");
   serve->add_flag("--http", serve_options.plain_http, "plain HTTP, for local tests only");
+  serve->add_flag("--simulated-clock", serve_options.simulated_clock,
+                  "simulated time set through POST /debug/clock (simulation vaults, loopback only)");
   serve->callback([&] { result = app::RunServe(serve_options, out, err); });
 
   // demo
+  auto* simulate = cli.add_subcommand(
+      "simulate", "Drive a real server through simulated practice days and attacks; report the guard");
+  sim::SimulateOptions sim_options;
+  simulate->add_option("--data", sim_options.data_dir, "new directory for the simulation vault")
+      ->required();
+  simulate->add_option("--practitioner-days", sim_options.practitioner_days,
+                       "normal days to simulate, summed over practitioners (default 1000)")
+      ->check(CLI::Range(1, 1'000'000));
+  simulate->add_option("--practices", sim_options.practices,
+                       "ordinary practices besides the centre de santé (default 24, at least 20)")
+      ->check(CLI::Range(20, 10'000));
+  simulate->add_option("--patients", sim_options.patients, "patients per practice (default 1500)")
+      ->check(CLI::Range(50, 1'000'000));
+  simulate->add_option("--seed", sim_options.seed, "seed (default 1)");
+  simulate->add_option("--json", sim_options.json_out, "write the JSON report here (- for stdout)");
+  simulate->add_option("--server", sim_options.server_binary,
+                       "the medvault binary to serve with (default: this one)");
+  bool no_attacks = false;
+  simulate->add_flag("--no-attacks", no_attacks, "normal days only");
+  simulate->add_flag("--check", sim_options.check, "exit 1 unless the guard's acceptance holds");
+  simulate->callback([&] {
+    sim_options.attacks = !no_attacks;
+    result = sim::RunSimulate(sim_options, out, err);
+  });
+
   auto* demo = cli.add_subcommand(
       "demo", "Create (if absent) and serve a demo vault of synthetic patients");
   app::DemoOptions demo_options;

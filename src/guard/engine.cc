@@ -65,12 +65,13 @@ void Check(std::string_view metric, float value, Limit limit, float step_scale, 
 
 Limit Scaled(Limit l, float s) { return {l.step_up * s, l.contain * s}; }
 
-// Whether the account had `place` for less than a day while being older than `history`.
+// Whether the account has used `place` for less than `fresh` seconds while being older than
+// `history`.
 bool NewPlace(const KnownPlaces& places, uint32_t hash, uint32_t now, uint32_t account_first,
-              uint32_t history) {
+              uint32_t history, uint32_t fresh) {
   if (now - account_first < history) return false;
   for (size_t i = 0; i < places.hash.size(); ++i) {
-    if (places.hash[i] == hash) return now - places.first_seen[i] < kDay;
+    if (places.hash[i] == hash) return now - places.first_seen[i] < fresh;
   }
   return true;
 }
@@ -319,7 +320,7 @@ float Engine::Explanation(const Request& r, std::string_view patient_id, uint32_
     for (const NoteFact& n : facts->notes) {
       if (n.author != me) continue;
       if (r.time - n.created > note_window || r.time - n.created < grace) continue;
-      return policy_.explained_factor;
+      return policy_.note_explained_factor;
     }
   }
   return 1.0f;
@@ -463,24 +464,30 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
       multiplier *= policy_.cadence_factor;
       why = " (regular cadence)";
     }
-    if (NewPlace(a.devices, H32(r.user_agent), now, a.first_seen,
-                 static_cast<uint32_t>(policy_.new_device_history_days) * kDay) ||
-        NewPlace(a.blocks, block_hash, now, a.first_seen,
-                 static_cast<uint32_t>(policy_.new_device_history_days) * kDay)) {
-      multiplier *= policy_.new_device_factor;
+    const auto history = static_cast<uint32_t>(policy_.new_device_history_days) * kDay;
+    const auto place_fresh = static_cast<uint32_t>(policy_.new_device_days) * kDay;
+    // A new device or block weighs on what no appointment or authorship explains: the owner on a
+    // new computer opening the agenda pays nothing more, a thief reading others pays double.
+    float place_multiplier = 1.0f;
+    if (NewPlace(a.devices, H32(r.user_agent), now, a.first_seen, history, place_fresh) ||
+        NewPlace(a.blocks, block_hash, now, a.first_seen, history, place_fresh)) {
+      place_multiplier = policy_.new_device_factor;
       why += " (new device or source)";
     }
     for (size_t i = 0; i < ids.size(); ++i) {
       if (fresh[i] == 0) continue;
       if (!a.patients.Insert(H32(ids[i]), now, kDay)) continue;  // charged meanwhile
-      cost += weight * factor[i] * multiplier;
+      const float place = factor[i] > policy_.explained_factor ? place_multiplier : 1.0f;
+      cost += weight * factor[i] * multiplier * place;
     }
     if (cost > 0) {
       a.cost_10m.Add(now, cost);
       a.cost_1h.Add(now, cost);
       a.cost_24h.Add(now, cost);
       a.cost_7d.Add(now, cost);
-      a.day_cost += cost;
+      // The baseline learns from the account's known devices and blocks only: a thief on their
+      // own machine cannot train it upwards.
+      if (place_multiplier == 1.0f) a.day_cost += cost;
     }
     if (fresh_count == 0 && level == Level::kAllow) return;
     const float step_scale = 1.0f + static_cast<float>(a.step_up_passes.Sum(now));

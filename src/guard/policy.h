@@ -40,9 +40,13 @@ struct Policy {
   float weight_narrow = 0.5f;       // identifier, or a name with a birth date
   float weight_by_id = 1.0f;        // read, update, note, booking
   float weight_broad = 2.0f;        // broad search row, list row past the first page
-  float weight_list_glance = 0.4f;  // first list page of at most `glance_rows` rows
+  float weight_list_glance = 0.1f;  // first list page of at most `glance_rows` rows
   int glance_rows = 20;
   float explained_factor = 0.1f;    // times the weight when the access is explained
+  // Times the weight when only an earlier note of this practitioner explains it: a recent
+  // encounter is weaker evidence than an appointment (a thief reading the doctor's past patients
+  // pays half price, not a tenth).
+  float note_explained_factor = 0.5f;
 
   // What explains an access: an appointment with this practitioner (any practitioner for a
   // secretary) starting within [now - before, now + after]; a note by this practitioner within
@@ -54,8 +58,8 @@ struct Policy {
   int self_grace_hours = 24;
 
   RolePolicy practitioner{
-      {10, 16}, {12, 20},  {16, 25}, {30, 45},
-      4.0f, 8.0f, 3.0f, 12.0f,
+      {10, 16}, {12, 20},  {16, 25}, {22, 25},
+      4.0f, 8.0f, 3.0f, 6.0f,
       {15, 30}, {30, 60}, {20, 40},
   };
   RolePolicy secretary{
@@ -76,9 +80,14 @@ struct Policy {
   float cadence_max_spread = 0.2f;
   float cadence_factor = 2.0f;
   // A device (User-Agent) or address block the account had not used before, once the account
-  // has at least `new_device_history_days` of history: its costs count `new_device_factor` times.
+  // has at least `new_device_history_days` of history.
+  // A device or block counts as new for `new_device_days` after its first use: a thief working
+  // slowly from their own machine pays the factor all week, not only on the first day. It
+  // multiplies only what no appointment or authorship explains (the owner on a new computer
+  // opening the agenda pays nothing more).
   int new_device_history_days = 7;
-  float new_device_factor = 1.5f;
+  int new_device_days = 7;
+  float new_device_factor = 2.0f;
 
   // Step-up: after a passed step-up, the step-up limits are scaled by 1 + passes (contain limits
   // never move); this many failed step-ups contain.
