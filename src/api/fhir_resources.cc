@@ -193,11 +193,34 @@ json AuditEventToFhir(const AccessEventView& v, const std::string& patient_id) {
           {"recorded", FormatIsoTime(v.time)},
           {"outcome", v.outcome == Code::kOk ? "0" : "4"},
           {"agent", json::array({{{"who", {{"identifier", {{"value", v.login}}}}},
-                                  {"role", json::array({{{"text", RoleName(v.role)}}})},
+                                  // No login: the patient's own use of an access code.
+                                  {"role", json::array({{{"text", v.login.empty()
+                                                                      ? std::string_view("patient")
+                                                                      : RoleName(v.role)}}})},
                                   {"requestor", true}}})},
           {"source", {{"observer", {{"display", "medvault"}}}}},
           {"entity", json::array({{{"what", {{"reference", "Patient/" + patient_id}}},
                                    {"securityLabel", std::move(groups)}}})}};
+}
+
+json PatientAccessEventToFhir(const AccessEventView& v, const std::string& display_name) {
+  json groups = json::array();
+  for (FieldGroup g : kAllFieldGroups) {
+    if (MaskHas(v.field_groups, g)) {
+      groups.push_back({{"system", "urn:medvault:field-group"}, {"code", FieldGroupName(g)}});
+    }
+  }
+  const bool self = display_name.empty();
+  return {{"resourceType", "AuditEvent"},
+          {"type", {{"system", "urn:medvault:action"}, {"code", v.action}}},
+          {"recorded", FormatIsoTime(v.time)},
+          {"outcome", v.outcome == Code::kOk ? "0" : "4"},
+          {"agent", json::array({{{"who", {{"display", self ? "you (access code)" : display_name}}},
+                                  {"role", json::array({{{"text", self ? std::string_view("patient")
+                                                                       : RoleName(v.role)}}})},
+                                  {"requestor", true}}})},
+          {"source", {{"observer", {{"display", "medvault"}}}}},
+          {"entity", json::array({{{"securityLabel", std::move(groups)}}})}};
 }
 
 json SearchBundle(json entries, const std::string& self_url, const std::string& next_url) {

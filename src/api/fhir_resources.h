@@ -50,6 +50,11 @@ nlohmann::json ListedDocumentReference(const vault::Note& note);
 std::string PatientIdFromReference(std::string_view reference);
 
 nlohmann::json AuditEventToFhir(const AccessEventView& view, const std::string& patient_id);
+// The same access as the patient access view shows it: the actor by `display_name` and role only
+// (no login, no patient reference); an empty `display_name` is the patient's own use of an access
+// code (role "patient").
+nlohmann::json PatientAccessEventToFhir(const AccessEventView& view,
+                                        const std::string& display_name);
 
 // Bundle type searchset; `next_url` empty: no next link.
 nlohmann::json SearchBundle(nlohmann::json entries, const std::string& self_url,

@@ -1,6 +1,7 @@
 #include "api/handler.h"
 
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -147,6 +148,7 @@ Api::Api(const Services& services, const ServerConfig& config)
     : services_(services),
       config_(config),
       auth_(services, config),
+      access_codes_(services.data, services.random, config),
       workers_(config.worker_threads),
       query_key_(crypto::SecretKey::Generate()) {
   request_prefix_ = HexEncode(AsBytes(NewToken(services_.random))).substr(0, 8);
@@ -271,6 +273,7 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
     case Route::kLog: return LogRoute(call, call->path);
     case Route::kLogin: return Login(call);
     case Route::kLogout: return Logout(call);
+    case Route::kPatientAccess: return PatientAccess(call);
     default: break;
   }
   if ((m == "POST" || m == "PUT") && !IsJsonType(call->req.content_type)) {
@@ -303,6 +306,11 @@ void Api::Dispatch(const std::shared_ptr<Call>& call) {
       return NoteRead(call, id);
     }
     case Route::kAuditEvent: return AuditEvents(call);
+    case Route::kAccessCodeIssue: {
+      const std::string id(match.id);
+      if (!IsWellFormedId(id)) return ReplyError(call, NotFound("no such patient"));
+      return AccessCodeIssue(call, id);
+    }
     default: return ReplyError(call, NotFound("no such route"));
   }
 }
@@ -1030,6 +1038,97 @@ void Api::DebugClock(const std::shared_ptr<Call>& call) {
   }
   json out = {{"now", FormatIsoTime(clock.Now())}, {"micros", clock.Now()}};
   ReplyJson(call, 200, out.dump());
+}
+
+// --- The patient access view (docs/patient-access.md) -----------------------------------------
+
+void Api::AccessCodeIssue(const std::shared_ptr<Call>& call, const std::string& id) {
+  if (call->who.role != Role::kPractitioner && call->who.role != Role::kSecretary) {
+    return ReplyError(call, Forbidden("only practitioners and secretaries issue access codes"));
+  }
+  const std::string action = "patient.access_code";
+  if (!Admit(call, action)) return;
+  Result<store::PatientRow> row = services_.data.GetPatient(call->who.practice_id, id);
+  if (!row.ok()) {
+    if (row.status().code() == Code::kNotFound) {
+      return ReplyMissingPatient(call, action, id, NotFound("no such patient"));
+    }
+    return ReplyError(call, row.status());
+  }
+  if (!ChargeOne(call, action, id, row->canary, 0)) return;
+  Result<IssuedAccessCode> issued =
+      access_codes_.Issue(call->who.practice_id, id, call->who.login, services_.clock.Now());
+  if (!issued.ok()) return ReplyError(call, issued.status());
+  AccessRecord rec = Record(*call, action, "Patient");
+  rec.patient_ids = {id};
+  Response r;
+  r.status = 201;
+  r.content_type = std::string(kJson);
+  r.body = Dump({{"code", issued->code}, {"expires_at", FormatIsoTime(issued->expires)}});
+  ReplyAudited(call, std::move(rec), std::move(r));
+}
+
+void Api::PatientAccess(const std::shared_ptr<Call>& call) {
+  if (!IsJsonType(call->req.content_type)) return Send(call, UnsupportedMediaType());
+  if (auth_.SourceContained(call->req.source_ip)) {
+    return ReplyError(call, Status(Code::kSuspended, "access suspended by the guard"));
+  }
+  json body = json::parse(call->req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ReplyError(call, InvalidArgument("body: must be a JSON object"));
+  }
+  auto it = body.find("code");
+  if (it == body.end() || !it->is_string()) {
+    return ReplyError(call, InvalidArgument("code: required string"));
+  }
+  const UnixMicros now = services_.clock.Now();
+  Result<store::AccessCodeRow> code =
+      access_codes_.Redeem(it->get<std::string>(), call->req.source_ip, now);
+  if (!code.ok()) {
+    const Status failure = code.status();
+    // The practice (and so the audit key) of a wrong code is unknown: a vault-wide leaf.
+    AccessRecord rec = Record(*call, "patient.access_view.fail", "");
+    rec.outcome = failure.code();
+    rec.guard_decision = "";
+    LogLine("patient_access.fail source=" + call->req.source_ip + " reason=" +
+            std::string(CodeName(failure.code())) + " request=" + call->request_id);
+    return services_.audit.Record(std::move(rec), [this, call, failure](Status) {
+      ReplyError(call, failure);
+    });
+  }
+  Result<std::vector<AccessEventView>> events =
+      services_.audit_query.ForPatient(code->practice_id, code->patient_id);
+  if (!events.ok()) return ReplyError(call, events.status());
+  // Who is shown by display name and role, never by login; looked up once per login.
+  std::map<std::string, std::string> names;
+  json entries = json::array();
+  for (const AccessEventView& v : *events) {
+    std::string who;
+    if (!v.login.empty()) {
+      auto [pos, inserted] = names.try_emplace(v.login);
+      if (inserted) {
+        Result<store::UserRow> user = services_.data.GetUserByLogin(v.login);
+        pos->second = user.ok() && user->practice_id == code->practice_id
+                          ? user->display_name
+                          : std::string("a former user of the practice");
+      }
+      who = pos->second;
+    }
+    entries.push_back({{"resource", PatientAccessEventToFhir(v, who)}});
+  }
+  AccessRecord rec = Record(*call, "patient.access_view", "AuditEvent");
+  rec.practice_id = code->practice_id;
+  rec.patient_ids = {code->patient_id};
+  rec.guard_decision = "";
+  LogLine("patient_access.ok practice=" + code->practice_id + " source=" + call->req.source_ip +
+          " request=" + call->request_id);
+  Response r;
+  r.content_type = std::string(kFhirJson);
+  r.body = Dump({{"resourceType", "Bundle"},
+                 {"type", "collection"},
+                 {"total", entries.size()},
+                 {"entry", std::move(entries)}});
+  ReplyAudited(call, std::move(rec), std::move(r));
 }
 
 void Api::LogRoute(const std::shared_ptr<Call>& call, const std::string& path) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/access_code.h"
 #include "api/auth.h"
 #include "api/metrics.h"
 #include "api/server.h"
@@ -72,6 +73,8 @@ class Api {
   void NoteSearch(const std::shared_ptr<Call>& call);
   void NoteRead(const std::shared_ptr<Call>& call, const std::string& id);
   void AuditEvents(const std::shared_ptr<Call>& call);
+  void AccessCodeIssue(const std::shared_ptr<Call>& call, const std::string& id);
+  void PatientAccess(const std::shared_ptr<Call>& call);
   void LogRoute(const std::shared_ptr<Call>& call, const std::string& path);
   void DebugClock(const std::shared_ptr<Call>& call);
 
@@ -108,6 +111,7 @@ class Api {
   const Services& services_;
   const ServerConfig& config_;
   Authenticator auth_;
+  AccessCodes access_codes_;
   Metrics metrics_;
   WorkerPool workers_;
   std::string request_prefix_;

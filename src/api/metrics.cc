@@ -22,6 +22,8 @@ std::string_view RouteName(Route r) {
     case Route::kNoteSearch: return "GET /fhir/DocumentReference";
     case Route::kNoteRead: return "GET /fhir/DocumentReference/{id}";
     case Route::kAuditEvent: return "GET /fhir/AuditEvent";
+    case Route::kAccessCodeIssue: return "POST /fhir/Patient/{id}/$access-code";
+    case Route::kPatientAccess: return "POST /patient-access";
     case Route::kLog: return "/log";
     case Route::kOther: return "other";
   }

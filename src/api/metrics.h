@@ -11,9 +11,9 @@ namespace medvault::api {
 enum class Route : uint8_t {
   kHealth, kMetrics, kLogin, kLogout, kStepUp, kPatientCreate, kPatientRead, kPatientUpdate,
   kPatientDelete, kPatientSearch, kAppointmentCreate, kAppointmentSearch, kNoteCreate,
-  kNoteSearch, kNoteRead, kAuditEvent, kLog, kOther,
+  kNoteSearch, kNoteRead, kAuditEvent, kAccessCodeIssue, kPatientAccess, kLog, kOther,
 };
-inline constexpr size_t kRouteCount = 18;
+inline constexpr size_t kRouteCount = 20;
 std::string_view RouteName(Route r);
 
 class Metrics {

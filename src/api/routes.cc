@@ -25,6 +25,7 @@ constexpr std::array<PathRoutes, 12> kRoutes = {{
     {"/auth/login", false, {{{"POST", Route::kLogin}, kNone, kNone}}},
     {"/auth/logout", false, {{{"POST", Route::kLogout}, kNone, kNone}}},
     {"/auth/step-up", false, {{{"POST", Route::kStepUp}, kNone, kNone}}},
+    {"/patient-access", false, {{{"POST", Route::kPatientAccess}, kNone, kNone}}},
     {"/fhir/Patient", false,
      {{{"GET", Route::kPatientSearch}, {"POST", Route::kPatientCreate}, kNone}}},
     {"/fhir/Patient/", true,
@@ -48,6 +49,17 @@ bool IsTokenChar(char c) {
 
 RouteMatch MatchRoute(std::string_view method, std::string_view path) {
   RouteMatch out;
+  constexpr std::string_view kPatientPrefix = "/fhir/Patient/";
+  constexpr std::string_view kAccessCodeSuffix = "/$access-code";
+  if (path.size() > kPatientPrefix.size() + kAccessCodeSuffix.size() &&
+      path.starts_with(kPatientPrefix) && path.ends_with(kAccessCodeSuffix)) {
+    out.found = true;
+    out.route = Route::kAccessCodeIssue;
+    out.method_allowed = method == "POST";
+    out.id = path.substr(kPatientPrefix.size(),
+                         path.size() - kPatientPrefix.size() - kAccessCodeSuffix.size());
+    return out;
+  }
   for (const PathRoutes& entry : kRoutes) {
     const bool matches = entry.prefix ? path.size() > entry.path.size() &&
                                             path.substr(0, entry.path.size()) == entry.path

@@ -11,8 +11,9 @@ struct RouteMatch {
   Route route = Route::kOther;  // for a refused method: the path's first route, for the metrics
   bool found = false;           // false: no such path (404)
   bool method_allowed = false;  // false on a known path: 405
-  std::string_view id;  // /fhir/Patient/{id}, /fhir/DocumentReference/{id}: the rest of the
-                        // path, not yet validated
+  // /fhir/Patient/{id}, /fhir/Patient/{id}/$access-code, /fhir/DocumentReference/{id}: the id,
+  // not yet validated.
+  std::string_view id;
 };
 
 // `method` is the request's method as sent (methods are case-sensitive); `path` excludes the

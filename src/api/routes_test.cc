@@ -30,6 +30,8 @@ TEST(MatchRoute, SendsEachMethodAndPathToItsRoute) {
            {"GET", "/fhir/DocumentReference", Route::kNoteSearch},
            {"GET", "/fhir/DocumentReference/abc", Route::kNoteRead},
            {"GET", "/fhir/AuditEvent", Route::kAuditEvent},
+           {"POST", "/fhir/Patient/abc/$access-code", Route::kAccessCodeIssue},
+           {"POST", "/patient-access", Route::kPatientAccess},
        }) {
     const RouteMatch m = MatchRoute(c.method, c.path);
     EXPECT_TRUE(m.found) << c.method << " " << c.path;
@@ -58,7 +60,8 @@ TEST(MatchRoute, KnownPathsWithAnotherMethodAreRefusedNotMissing) {
            {"PATCH", "/fhir/Patient/abc"}, {"POST", "/fhir/Patient/abc"},
            {"PUT", "/fhir/Appointment"}, {"DELETE", "/fhir/DocumentReference"},
            {"POST", "/fhir/AuditEvent"}, {"get", "/health"},
-           {"PUT", "/fhir/DocumentReference/abc"}}) {
+           {"PUT", "/fhir/DocumentReference/abc"},
+           {"GET", "/fhir/Patient/abc/$access-code"}, {"GET", "/patient-access"}}) {
     const RouteMatch m = MatchRoute(c.method, c.path);
     EXPECT_TRUE(m.found) << c.method << " " << c.path;
     EXPECT_FALSE(m.method_allowed) << c.method << " " << c.path;
@@ -90,4 +93,11 @@ TEST(BearerToken, RefusesOtherSchemesAndMalformedTokens) {
 }
 
 }  // namespace
+TEST(MatchRoute, AccessCodeRouteCarriesThePatientIdAndNeedsOne) {
+  const RouteMatch m = MatchRoute("POST", "/fhir/Patient/abc/$access-code");
+  EXPECT_EQ(m.id, "abc");
+  EXPECT_EQ(MatchRoute("POST", "/fhir/Patient//$access-code").route, Route::kPatientRead);
+  EXPECT_FALSE(MatchRoute("POST", "/fhir/Patient/$access-code").method_allowed);
+}
+
 }  // namespace medvault::api

@@ -40,6 +40,11 @@ struct ServerConfig {
   int login_failures_per_account = 5;   // within login_failure_window_seconds, then 429
   int login_failures_per_source = 20;
   int login_failure_window_seconds = 15 * 60;
+  // Patient access codes (api/access_code.h): lifetime, and failed attempts per
+  // login_failure_window_seconds from one source / from all sources before 429.
+  int access_code_ttl_seconds = 7 * 86400;
+  int access_code_failures_per_source = 10;
+  int access_code_failures_global = 100;
   int session_cache_seconds = 5;  // how long a validated session is trusted without the store
   // The vault's Argon2id cost: unknown logins are checked against a dummy hash of this cost so
   // that they take as long as a wrong password.

@@ -110,7 +110,9 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
     } else if (section == "api") {
       MV_RETURN_IF_ERROR(CheckKeys(*t, section,
                                    {"threads", "session_idle_seconds", "session_absolute_seconds",
-                                    "login_failures_per_account", "login_failures_per_source"}));
+                                    "login_failures_per_account", "login_failures_per_source",
+                                    "access_code_ttl_seconds", "access_code_failures_per_source",
+                                    "access_code_failures_global"}));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "threads", &c.threads));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "session_idle_seconds", &c.session_idle_seconds));
       MV_RETURN_IF_ERROR(
@@ -119,6 +121,18 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
           ReadInt(*t, section, "login_failures_per_account", &c.login_failures_per_account));
       MV_RETURN_IF_ERROR(
           ReadInt(*t, section, "login_failures_per_source", &c.login_failures_per_source));
+      MV_RETURN_IF_ERROR(
+          ReadInt(*t, section, "access_code_ttl_seconds", &c.access_code_ttl_seconds));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "access_code_failures_per_source",
+                                 &c.access_code_failures_per_source));
+      MV_RETURN_IF_ERROR(ReadInt(*t, section, "access_code_failures_global",
+                                 &c.access_code_failures_global));
+      if (c.access_code_ttl_seconds < 60 || c.access_code_failures_per_source < 1 ||
+          c.access_code_failures_global < 1) {
+        return InvalidArgument(
+            "api: access_code_ttl_seconds ≥ 60, access_code_failures_per_source and "
+            "access_code_failures_global ≥ 1");
+      }
     } else if (section == "crypto") {
       MV_RETURN_IF_ERROR(CheckKeys(*t, section, {"argon2_ops", "argon2_mem_mib"}));
       MV_RETURN_IF_ERROR(ReadInt(*t, section, "argon2_ops", &c.argon2_ops));
@@ -201,6 +215,9 @@ std::string RenderConfig(const Config& c) {
       << "session_absolute_seconds = " << c.session_absolute_seconds << "\n"
       << "login_failures_per_account = " << c.login_failures_per_account << "\n"
       << "login_failures_per_source = " << c.login_failures_per_source << "\n"
+      << "access_code_ttl_seconds = " << c.access_code_ttl_seconds << "\n"
+      << "access_code_failures_per_source = " << c.access_code_failures_per_source << "\n"
+      << "access_code_failures_global = " << c.access_code_failures_global << "\n"
       << "\n[crypto]\n"
       << "argon2_ops = " << c.argon2_ops << "\n"
       << "argon2_mem_mib = " << c.argon2_mem_mib << "\n"

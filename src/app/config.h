@@ -20,6 +20,9 @@ struct Config {
   int session_absolute_seconds = 8 * 3600;
   int login_failures_per_account = 5;    // per 15 minutes
   int login_failures_per_source = 20;    // per 15 minutes
+  int access_code_ttl_seconds = 7 * 86400;  // patient access codes (docs/patient-access.md)
+  int access_code_failures_per_source = 10;  // per 15 minutes
+  int access_code_failures_global = 100;     // per 15 minutes
   // [crypto]
   int argon2_ops = 2;
   int argon2_mem_mib = 19;

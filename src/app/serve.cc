@@ -63,6 +63,9 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   config.session_absolute_seconds = c.session_absolute_seconds;
   config.login_failures_per_account = c.login_failures_per_account;
   config.login_failures_per_source = c.login_failures_per_source;
+  config.access_code_ttl_seconds = c.access_code_ttl_seconds;
+  config.access_code_failures_per_source = c.access_code_failures_per_source;
+  config.access_code_failures_global = c.access_code_failures_global;
   config.password_cost.opslimit = static_cast<unsigned long long>(c.argon2_ops);
   config.password_cost.memlimit = static_cast<size_t>(c.argon2_mem_mib) << 20;
   config.handle_signals = true;

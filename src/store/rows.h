@@ -83,6 +83,17 @@ struct SessionRow {
   bool revoked = false;
 };
 
+// A one-time code a practice gives a patient to see who accessed their record (docs/patient-access.md).
+struct AccessCodeRow {
+  Bytes code_hash;  // SHA-256 of the normalised code; the code itself is never stored
+  std::string practice_id;
+  std::string patient_id;
+  std::string issued_by;  // login
+  UnixMicros created = 0;
+  UnixMicros expires = 0;
+  UnixMicros used = 0;  // 0: not used yet
+};
+
 // A key wrapped under another key. owner: a practice id, or "vault" for vault-wide keys.
 // purpose: "kek" (wrapped by the master key), "index", "audit" (wrapped by the practice KEK),
 // "system" (the vault key, wrapped by the master key).

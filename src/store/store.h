@@ -109,6 +109,13 @@ class DataStore {
   virtual Status TouchSession(ByteView token_hash, UnixMicros last_seen) = 0;
   virtual Status RevokeSession(ByteView token_hash) = 0;
   virtual Status RevokeUserSessions(const std::string& user_id) = 0;
+
+  // Patient access codes. Create: NotFound unless the patient is one of the practice's,
+  // AlreadyExists if the hash is taken. Redeem atomically marks an unused, unexpired code
+  // (expires > now) used at `now` and returns it; NotFound, whatever the reason (unknown, used,
+  // expired), so that a caller cannot tell them apart. DeletePatient deletes the patient's codes.
+  virtual Status CreateAccessCode(const AccessCodeRow& row) = 0;
+  virtual Result<AccessCodeRow> RedeemAccessCode(ByteView code_hash, UnixMicros now) = 0;
 };
 
 // Accumulates patient keys in one open transaction, like PatientBatchWriter (including the

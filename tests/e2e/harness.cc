@@ -309,7 +309,7 @@ std::string Vault::AddPractice(const std::string& name) {
 }
 
 User Vault::AddUser(const std::string& practice, const std::string& login,
-                    const std::string& role) {
+                    const std::string& role, const std::string& display_name) {
   User u;
   u.login = login;
   u.password = "correct horse battery " + login;
@@ -317,6 +317,10 @@ User Vault::AddUser(const std::string& practice, const std::string& login,
   if (!practice.empty()) {
     args.push_back("--practice");
     args.push_back(practice);
+  }
+  if (!display_name.empty()) {
+    args.push_back("--name");
+    args.push_back(display_name);
   }
   CommandResult r = RunMedvault(args, u.password + "\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;

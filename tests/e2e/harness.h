@@ -82,7 +82,9 @@ class Vault {
   // The vault's database URL on PostgreSQL; empty on SQLite.
   const std::string& pg_url() const { return pg_url_; }
   std::string AddPractice(const std::string& name);
-  User AddUser(const std::string& practice, const std::string& login, const std::string& role);
+  // `display_name` empty: the default (the login).
+  User AddUser(const std::string& practice, const std::string& login, const std::string& role,
+               const std::string& display_name = "");
   // Replaces the line `key = ...` of medvault.toml (keys are unique across its sections).
   void SetConfig(const std::string& key, const std::string& value);
   // Locks the account in the vault's store, as the guard's containment leaves it.

@@ -427,4 +427,51 @@ Status SqliteDataStore::RevokeUserSessions(const std::string& user_id) {
   });
 }
 
+Status SqliteDataStore::CreateAccessCode(const AccessCodeRow& row) {
+  return InTransaction([&](Connection& conn) -> Status {
+    MV_STATEMENT(patient, conn, "SELECT 1 FROM patients WHERE id = ?1 AND practice_id = ?2");
+    patient.Bind(1, row.patient_id);
+    patient.Bind(2, row.practice_id);
+    MV_ASSIGN_OR_RETURN(bool found, patient.Step("create access code"));
+    if (!found) return NotFound("no such patient");
+    MV_STATEMENT(st, conn,
+                 "INSERT INTO access_codes (code_hash, practice_id, patient_id, issued_by, "
+                 "created, expires, used) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    st.Bind(1, ByteView(row.code_hash));
+    st.Bind(2, row.practice_id);
+    st.Bind(3, row.patient_id);
+    st.Bind(4, row.issued_by);
+    st.Bind(5, row.created);
+    st.Bind(6, row.expires);
+    st.Bind(7, row.used);
+    return st.Run("create access code");
+  });
+}
+
+Result<AccessCodeRow> SqliteDataStore::RedeemAccessCode(ByteView code_hash, UnixMicros now) {
+  AccessCodeRow out;
+  Status s = InTransaction([&](Connection& conn) -> Status {
+    MV_STATEMENT(st, conn,
+                 "UPDATE access_codes SET used = ?2 WHERE code_hash = ?1 AND used = 0 "
+                 "AND expires > ?2 RETURNING code_hash, practice_id, patient_id, issued_by, "
+                 "created, expires, used");
+    st.Bind(1, code_hash);
+    st.Bind(2, now);
+    MV_ASSIGN_OR_RETURN(bool row, st.Step("redeem access code"));
+    if (!row) return NotFound("no such access code");
+    out.code_hash = st.Blob(0);
+    out.practice_id = st.Text(1);
+    out.patient_id = st.Text(2);
+    out.issued_by = st.Text(3);
+    out.created = st.Int(4);
+    out.expires = st.Int(5);
+    out.used = st.Int(6);
+    MV_ASSIGN_OR_RETURN(bool more, st.Step("redeem access code"));
+    (void)more;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 }  // namespace medvault::store::sqlite

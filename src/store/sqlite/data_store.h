@@ -63,6 +63,9 @@ class SqliteDataStore final : public DataStore {
   Status RevokeSession(ByteView token_hash) override;
   Status RevokeUserSessions(const std::string& user_id) override;
 
+  Status CreateAccessCode(const AccessCodeRow& row) override;
+  Result<AccessCodeRow> RedeemAccessCode(ByteView code_hash, UnixMicros now) override;
+
  private:
   // Runs `write` on the writer connection inside one transaction, committing if it returns OK.
   Status InTransaction(const std::function<Status(Connection&)>& write);

@@ -311,6 +311,9 @@ Status SqliteDataStore::DeletePatient(const std::string& practice_id,
     MV_STATEMENT(notes, conn, "DELETE FROM notes WHERE patient_id = ?1");
     notes.Bind(1, patient_id);
     MV_RETURN_IF_ERROR(notes.Run("delete notes"));
+    MV_STATEMENT(codes, conn, "DELETE FROM access_codes WHERE patient_id = ?1");
+    codes.Bind(1, patient_id);
+    MV_RETURN_IF_ERROR(codes.Run("delete access codes"));
     MV_STATEMENT(st, conn, "DELETE FROM patients WHERE seq = ?1");
     st.Bind(1, stored.seq);
     return st.Run("delete patient");

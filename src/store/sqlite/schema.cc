@@ -128,6 +128,19 @@ INSERT INTO patient_index_v4 (practice_no, col, token, patient_seq)
 DROP TABLE patient_index;
 ALTER TABLE patient_index_v4 RENAME TO patient_index;
 )sql"},
+    // One-time codes of the patient access view: only their hash is stored.
+    Migration{5, R"sql(
+CREATE TABLE access_codes (
+  code_hash   BLOB PRIMARY KEY,
+  practice_id TEXT NOT NULL REFERENCES practices (id),
+  patient_id  TEXT NOT NULL,
+  issued_by   TEXT NOT NULL,
+  created     INTEGER NOT NULL,
+  expires     INTEGER NOT NULL,
+  used        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX access_codes_by_patient ON access_codes (patient_id);
+)sql"},
 };
 
 constexpr std::array kKeySteps = {

@@ -477,6 +477,42 @@ TEST_P(DataStoreSuite, SessionsRoundTripTouchAndRevoke) {
   ASSERT_TRUE(data().RevokeUserSessions("nobody").ok());
 }
 
+AccessCodeRow AccessCode(uint8_t tag, const std::string& practice_id,
+                         const std::string& patient_id, UnixMicros expires) {
+  return AccessCodeRow{TokenHash(tag), practice_id, patient_id, "secretaire", 100, expires, 0};
+}
+
+TEST_P(DataStoreSuite, AccessCodeIsRedeemedOnceBeforeItExpires) {
+  InsertPatients("pa", {"p1"});
+  ASSERT_TRUE(data().CreateAccessCode(AccessCode(1, "pa", "p1", 1000)).ok());
+  EXPECT_EQ(data().CreateAccessCode(AccessCode(1, "pa", "p1", 1000)).code(), Code::kAlreadyExists);
+
+  auto got = data().RedeemAccessCode(TokenHash(1), 500);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->practice_id, "pa");
+  EXPECT_EQ(got->patient_id, "p1");
+  EXPECT_EQ(got->issued_by, "secretaire");
+  EXPECT_EQ(got->expires, 1000);
+  EXPECT_EQ(got->used, 500);
+  // Used, unknown and expired codes are all NotFound.
+  EXPECT_EQ(data().RedeemAccessCode(TokenHash(1), 501).status().code(), Code::kNotFound);
+  EXPECT_EQ(data().RedeemAccessCode(TokenHash(9), 501).status().code(), Code::kNotFound);
+  ASSERT_TRUE(data().CreateAccessCode(AccessCode(2, "pa", "p1", 1000)).ok());
+  EXPECT_EQ(data().RedeemAccessCode(TokenHash(2), 1000).status().code(), Code::kNotFound);
+  EXPECT_TRUE(data().RedeemAccessCode(TokenHash(2), 999).ok());
+}
+
+TEST_P(DataStoreSuite, AccessCodeNeedsAPatientOfThePracticeAndDiesWithThePatient) {
+  InsertPatients("pa", {"p1"});
+  InsertPatients("pb", {"p2"});
+  EXPECT_EQ(data().CreateAccessCode(AccessCode(1, "pa", "p2", 1000)).code(), Code::kNotFound);
+  EXPECT_EQ(data().CreateAccessCode(AccessCode(1, "pa", "p9", 1000)).code(), Code::kNotFound);
+  ASSERT_TRUE(data().CreateAccessCode(AccessCode(3, "pa", "p1", 1000)).ok());
+  Reopen();
+  ASSERT_TRUE(data().DeletePatient("pa", "p1").ok());
+  EXPECT_EQ(data().RedeemAccessCode(TokenHash(3), 500).status().code(), Code::kNotFound);
+}
+
 TEST_P(DataStoreSuite, CommittedDataSurvivesReopen) {
   InsertPatients("pa", {"p1", "p2"}, {{kNameColumn, 3}});
   ASSERT_TRUE(data().SetMeta("vault_id", "v1").ok());
