@@ -112,6 +112,18 @@ CREATE TABLE sessions (
   revoked    boolean NOT NULL);
 CREATE INDEX sessions_by_user ON sessions (user_id);
 )sql"},
+    // One-time codes of the patient access view: only their hash is stored.
+    {2, R"sql(
+CREATE TABLE access_codes (
+  code_hash   bytea PRIMARY KEY,
+  practice_id text NOT NULL REFERENCES practices (id),
+  patient_id  text NOT NULL,
+  issued_by   text NOT NULL,
+  created     bigint NOT NULL,
+  expires     bigint NOT NULL,
+  used        bigint NOT NULL);
+CREATE INDEX access_codes_by_patient ON access_codes (patient_id);
+)sql"},
 };
 
 // How many patients a batch writer sends per COPY.
@@ -757,6 +769,45 @@ class PgDataStore final : public DataStore {
         .status();
   }
 
+  Status CreateAccessCode(const AccessCodeRow& row) override {
+    Params p;
+    p.Blob(row.code_hash)
+        .Text(row.practice_id)
+        .Text(row.patient_id)
+        .Text(row.issued_by)
+        .Int(row.created)
+        .Int(row.expires)
+        .Int(row.used);
+    MV_ASSIGN_OR_RETURN(Rows r, Write("INSERT INTO access_codes (code_hash, practice_id, "
+                                      "patient_id, issued_by, created, expires, used) "
+                                      "SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS "
+                                      "(SELECT 1 FROM patients WHERE id = $3 AND "
+                                      "practice_id = $2)",
+                                      p, "create access code"));
+    if (r.Affected() == 0) return NotFound("create access code: patient not found");
+    return Status::Ok();
+  }
+
+  Result<AccessCodeRow> RedeemAccessCode(ByteView code_hash, UnixMicros now) override {
+    Params p;
+    p.Blob(code_hash).Int(now);
+    // One statement: of two concurrent redemptions (on any node) only one finds used = 0.
+    MV_ASSIGN_OR_RETURN(Rows r, Write("UPDATE access_codes SET used = $2 WHERE code_hash = $1 "
+                                      "AND used = 0 AND expires > $2 RETURNING code_hash, "
+                                      "practice_id, patient_id, issued_by, created, expires, used",
+                                      p, "redeem access code"));
+    if (r.size() == 0) return NotFound("no such access code");
+    AccessCodeRow row;
+    row.code_hash = r.Blob(0, 0);
+    row.practice_id = r.Text(0, 1);
+    row.patient_id = r.Text(0, 2);
+    row.issued_by = r.Text(0, 3);
+    row.created = r.Int(0, 4);
+    row.expires = r.Int(0, 5);
+    row.used = r.Int(0, 6);
+    return row;
+  }
+
  private:
   // A read: one statement on a pooled connection (autocommit: its own snapshot).
   Result<Rows> Query(const std::string& sql, const Params& params, std::string_view what) {
@@ -822,6 +873,8 @@ class PgDataStore final : public DataStore {
     Params n;
     n.Text(patient_id);
     MV_RETURN_IF_ERROR(conn.Run("DELETE FROM notes WHERE patient_id = $1", n, "delete notes"));
+    MV_RETURN_IF_ERROR(
+        conn.Run("DELETE FROM access_codes WHERE patient_id = $1", n, "delete access codes"));
     Params p;
     p.Int(stored.seq);
     return conn.Run("DELETE FROM patients WHERE seq = $1", p, "delete patient");
