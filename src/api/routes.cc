@@ -18,7 +18,7 @@ struct PathRoutes {
 
 constexpr MethodRoute kNone{"", Route::kOther};
 
-constexpr std::array<PathRoutes, 12> kRoutes = {{
+constexpr std::array<PathRoutes, 13> kRoutes = {{
     {"/health", false, {{{"GET", Route::kHealth}, {"HEAD", Route::kHealth}, kNone}}},
     {"/metrics", false, {{{"GET", Route::kMetrics}, kNone, kNone}}},
     {"/log/", true, {{{"GET", Route::kLog}, kNone, kNone}}},
