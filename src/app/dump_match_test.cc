@@ -11,6 +11,7 @@
 #include "app/generator.h"
 #include "audit/access_log.h"
 #include "audit/patient_index.h"
+#include "core/file.h"
 #include "core/testing/temp_dir.h"
 #include "store/sqlite/sqlite_log_store.h"
 #include "vault/nir.h"
@@ -126,6 +127,15 @@ class BreachMatch : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(InitVault(vault_, {}).ok());
+    // Canaries are drawn at random from the same distributions as the generated strangers; at the
+    // widest spacing few exist, so a stranger that happens to look like one stays improbable. The
+    // test adds its own canaries below.
+    const std::string toml = vault_ + "/medvault.toml";
+    std::string config = *ReadFile(toml);
+    const size_t guard = config.find("[guard]\n");
+    ASSERT_NE(guard, std::string::npos);
+    config.insert(guard + 8, "canary_spacing = 1000\n");
+    ASSERT_TRUE(WriteFileAtomic(toml, config).ok());
     auto ctx = VaultContext::Open(vault_);
     ASSERT_TRUE(ctx.ok());
     ctx_ = std::move(ctx).value();
