@@ -29,6 +29,7 @@
 
 #include "core/status.h"
 #include "store/log_store.h"
+#include "store/shared_record_store.h"
 #include "store/store.h"
 
 namespace medvault::store {
@@ -46,6 +47,10 @@ struct PostgresOptions {
 Result<std::unique_ptr<DataStore>> OpenPostgresDataStore(const PostgresOptions& options);
 Result<std::unique_ptr<KeyStore>> OpenPostgresKeyStore(const PostgresOptions& options);
 Result<std::unique_ptr<LogStore>> OpenPostgresLogStore(const PostgresOptions& options);
+// The records the nodes share (table shared_records in the data database: `options` as for the
+// data store; shared_record_store.cc says how an update locks its row).
+Result<std::unique_ptr<SharedRecordStore>> OpenPostgresSharedRecordStore(
+    const PostgresOptions& options);
 
 // The URL with its password, if any, replaced by "***": safe to print.
 std::string RedactPostgresUrl(const std::string& url);
