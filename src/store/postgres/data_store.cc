@@ -21,6 +21,7 @@ namespace {
 
 using postgres::Connection;
 using postgres::CopyBuffer;
+using postgres::InFlight;
 using postgres::Isolation;
 using postgres::Migration;
 using postgres::Params;
@@ -287,12 +288,20 @@ Status InsertIndexEntries(Connection& conn, int64_t practice_no, int64_t seq,
 }
 
 // Buffers patients and sends them with binary COPY, kFlushRows at a time, inside one open
-// transaction on a connection of its own. A taken id is reported by the Add that gives it when it
-// repeats an id of the same batch, and otherwise by the Add or Commit whose flush meets the
-// unique constraint (store.h allows either); in every case the batch is abandoned whole.
+// transaction on a connection of its own. Each full batch is sent on a thread of its own
+// (InFlight) while the caller fills the next one, so that the caller's work (parsing, sealing)
+// overlaps the server's (the COPY into the table and its indexes); at most one batch is in flight
+// and one being filled, and the caller waits for the one in flight before handing over the next.
+// The index entries of a batch are sent in primary-key order, so that the server's B-tree
+// inserts walk the index once instead of jumping between pages. A taken id is reported by the Add
+// that gives it when it repeats an id of the same batch, and otherwise by a later Add or the
+// Commit, once the flush that meets the unique constraint is done (store.h allows either); in
+// every case the batch is abandoned whole.
 class PgPatientBatchWriter final : public PatientBatchWriter {
  public:
   explicit PgPatientBatchWriter(Pool::Lease lease) : lease_(std::move(lease)) {}
+  // The flush in flight uses the connection: it ends before the lease rolls back.
+  ~PgPatientBatchWriter() override { inflight_.Wait().IgnoreError(); }
 
   Status Begin() { return lease_.conn().Simple("BEGIN ISOLATION LEVEL READ COMMITTED", "begin"); }
 
@@ -307,7 +316,8 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
   Status Commit() override {
     if (!failure_.ok()) return failure_;
     if (committed_) return FailedPrecondition("patient batch already committed");
-    Status status = Flush();
+    Status status = StartFlush();
+    if (status.ok()) status = inflight_.Wait();
     if (status.ok()) status = lease_.conn().Simple("COMMIT", "commit patient batch");
     if (!status.ok()) {
       Fail(status);
@@ -321,9 +331,21 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
   struct Pending {
     PatientRow row;
     int64_t practice_no;
-    size_t index_begin;  // into entries_
+    size_t index_begin;  // into Batch::entries
     size_t index_end;
     Bytes packed;
+  };
+  struct Batch {
+    std::vector<Pending> pending;
+    std::vector<IndexEntry> entries;
+  };
+  // One index row, in the order of patient_index's primary key.
+  struct IndexRow {
+    int64_t token;
+    int64_t col;
+    int64_t practice_no;
+    int64_t seq;
+    auto operator<=>(const IndexRow&) const = default;
   };
 
   Status AddRow(const PatientRow& row, std::span<const IndexEntry> index) {
@@ -331,36 +353,51 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
       return AlreadyExists("insert patient: already exists");
     }
     if (practice_no_ == 0 || row.practice_id != practice_id_) {
+      MV_RETURN_IF_ERROR(inflight_.Wait());  // the connection is the flush's until it is done
       MV_ASSIGN_OR_RETURN(practice_no_,
                           PracticeNumber(lease_.conn(), row.practice_id, "insert patient"));
       practice_id_ = row.practice_id;
     }
-    Pending& p = pending_.emplace_back();
+    if (filling_.pending.capacity() == 0) filling_.pending.reserve(kFlushRows);
+    Pending& p = filling_.pending.emplace_back();
     p.row = row;
     p.practice_no = practice_no_;
     PackIndexKeys(index, &scratch_, &p.packed);
-    p.index_begin = entries_.size();
-    entries_.insert(entries_.end(), scratch_.begin(), scratch_.end());
-    p.index_end = entries_.size();
-    if (pending_.size() >= kFlushRows) return Flush();
+    p.index_begin = filling_.entries.size();
+    filling_.entries.insert(filling_.entries.end(), scratch_.begin(), scratch_.end());
+    p.index_end = filling_.entries.size();
+    if (filling_.pending.size() >= kFlushRows) return StartFlush();
     return Status::Ok();
   }
 
-  Status Flush() {
-    if (pending_.empty()) return Status::Ok();
+  // Waits for the batch in flight (its error, if any, is this call's), then sends the one being
+  // filled on the flush thread.
+  Status StartFlush() {
+    MV_RETURN_IF_ERROR(inflight_.Wait());
+    if (filling_.pending.empty()) return Status::Ok();
+    std::swap(sending_, filling_);
+    filling_.pending.clear();
+    filling_.entries.clear();
+    inflight_.Start([this] { return Send(); });
+    return Status::Ok();
+  }
+
+  // Runs on the flush thread: touches only the connection, sending_ and the copy buffers.
+  Status Send() {
     Connection& conn = lease_.conn();
+    const std::vector<Pending>& pending = sending_.pending;
     Params n;
-    n.Int(static_cast<int64_t>(pending_.size()));
+    n.Int(static_cast<int64_t>(pending.size()));
     MV_ASSIGN_OR_RETURN(
         Rows seqs,
         conn.Exec("SELECT nextval('patient_seq') FROM generate_series(1, $1)", n, "patient seq"));
-    if (seqs.size() != static_cast<int>(pending_.size())) {
+    if (seqs.size() != static_cast<int>(pending.size())) {
       return Internal("postgres: patient seq: short answer");
     }
-    patients_ = CopyBuffer();
-    index_ = CopyBuffer();
-    for (size_t i = 0; i < pending_.size(); ++i) {
-      const Pending& p = pending_[i];
+    patients_.Clear();
+    index_rows_.clear();
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const Pending& p = pending[i];
       const int64_t seq = seqs.Int(static_cast<int>(i), 0);
       patients_.BeginTuple(11);
       patients_.Int(seq);
@@ -375,29 +412,34 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
       patients_.Int(p.row.updated);
       patients_.Blob(p.packed);
       for (size_t e = p.index_begin; e < p.index_end; ++e) {
-        index_.BeginTuple(4);
-        index_.Int(entries_[e].token);
-        index_.Int(entries_[e].column);
-        index_.Int(p.practice_no);
-        index_.Int(seq);
+        const IndexEntry& entry = sending_.entries[e];
+        index_rows_.push_back({entry.token, entry.column, p.practice_no, seq});
       }
     }
     MV_RETURN_IF_ERROR(conn.CopyIn(
         "COPY patients (seq, id, practice_id, key_version, identity, contact, insurance, canary, "
         "created, updated, index_keys) FROM STDIN (FORMAT binary)",
         patients_.Finish(), "insert patient"));
-    if (index_.tuples() > 0) {
+    if (!index_rows_.empty()) {
+      std::sort(index_rows_.begin(), index_rows_.end());
+      index_.Clear();
+      for (const IndexRow& r : index_rows_) {
+        index_.BeginTuple(4);
+        index_.Int(r.token);
+        index_.Int(r.col);
+        index_.Int(r.practice_no);
+        index_.Int(r.seq);
+      }
       MV_RETURN_IF_ERROR(conn.CopyIn(
           "COPY patient_index (token, col, practice_no, patient_seq) FROM STDIN (FORMAT binary)",
           index_.Finish(), "insert index entry"));
     }
-    pending_.clear();
-    entries_.clear();
     return Status::Ok();
   }
 
   void Fail(const Status& status) {
     failure_ = status.WithContext("patient batch abandoned");
+    inflight_.Wait().IgnoreError();
     lease_.conn().Simple("ROLLBACK", "rollback").IgnoreError();
   }
 
@@ -405,13 +447,16 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
   Status failure_;
   bool committed_ = false;
   std::unordered_set<std::string> ids_;
-  std::vector<Pending> pending_;
-  std::vector<IndexEntry> entries_;
   std::vector<IndexEntry> scratch_;
-  CopyBuffer patients_;
-  CopyBuffer index_;
   std::string practice_id_;
   int64_t practice_no_ = 0;
+  Batch filling_;  // the caller's
+  // The flush thread's while a flush is in flight, else the caller's.
+  Batch sending_;
+  std::vector<IndexRow> index_rows_;
+  CopyBuffer patients_;
+  CopyBuffer index_;
+  InFlight inflight_;  // declared last: destroyed (waited for) first
 };
 
 class PgDataStore final : public DataStore {

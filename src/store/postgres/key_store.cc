@@ -17,6 +17,7 @@ namespace {
 
 using postgres::Connection;
 using postgres::CopyBuffer;
+using postgres::InFlight;
 using postgres::Isolation;
 using postgres::Migration;
 using postgres::Params;
@@ -56,11 +57,15 @@ PatientKeyRow ReadPatientKey(const Rows& r, int i) {
                        static_cast<uint32_t>(r.Int(i, 3)), r.Blob(i, 4)};
 }
 
-// Buffers keys and sends them with binary COPY inside one open transaction; errors as the
-// patient batch writer of the data store (a taken key may be reported by a later Add or Commit).
+// Buffers keys and sends them with binary COPY inside one open transaction, kFlushRows at a time,
+// each full buffer on a thread of its own while the caller fills the next (as the patient batch
+// writer of the data store does); errors as that writer's (a taken key may be reported by a later
+// Add or Commit).
 class PgPatientKeyBatchWriter final : public PatientKeyBatchWriter {
  public:
   explicit PgPatientKeyBatchWriter(Pool::Lease lease) : lease_(std::move(lease)) {}
+  // The flush in flight uses the connection: it ends before the lease rolls back.
+  ~PgPatientKeyBatchWriter() override { inflight_.Wait().IgnoreError(); }
 
   Status Begin() { return lease_.conn().Simple("BEGIN ISOLATION LEVEL READ COMMITTED", "begin"); }
 
@@ -71,13 +76,13 @@ class PgPatientKeyBatchWriter final : public PatientKeyBatchWriter {
     if (!keys_.insert(row.practice_id + '\x1f' + row.patient_id).second) {
       status = AlreadyExists("insert patient key: already exists");
     } else {
-      buffer_.BeginTuple(5);
-      buffer_.Text(row.practice_id);
-      buffer_.Text(row.patient_id);
-      buffer_.Int(row.dek_version);
-      buffer_.Int(row.kek_version);
-      buffer_.Blob(row.wrapped_dek);
-      if (buffer_.tuples() >= kFlushRows) status = Flush();
+      filling_.BeginTuple(5);
+      filling_.Text(row.practice_id);
+      filling_.Text(row.patient_id);
+      filling_.Int(row.dek_version);
+      filling_.Int(row.kek_version);
+      filling_.Blob(row.wrapped_dek);
+      if (filling_.tuples() >= kFlushRows) status = StartFlush();
     }
     if (!status.ok()) Fail(status);
     return status;
@@ -86,7 +91,8 @@ class PgPatientKeyBatchWriter final : public PatientKeyBatchWriter {
   Status Commit() override {
     if (!failure_.ok()) return failure_;
     if (committed_) return FailedPrecondition("patient key batch already committed");
-    Status status = Flush();
+    Status status = StartFlush();
+    if (status.ok()) status = inflight_.Wait();
     if (status.ok()) status = lease_.conn().Simple("COMMIT", "commit patient key batch");
     if (!status.ok()) {
       Fail(status);
@@ -97,18 +103,25 @@ class PgPatientKeyBatchWriter final : public PatientKeyBatchWriter {
   }
 
  private:
-  Status Flush() {
-    if (buffer_.tuples() == 0) return Status::Ok();
-    Status s = lease_.conn().CopyIn(
-        "COPY patient_keys (practice_id, patient_id, dek_version, kek_version, wrapped_dek) "
-        "FROM STDIN (FORMAT binary)",
-        buffer_.Finish(), "insert patient key");
-    buffer_ = CopyBuffer();
-    return s;
+  // Waits for the buffer in flight (its error, if any, is this call's), then sends the one being
+  // filled on the flush thread.
+  Status StartFlush() {
+    MV_RETURN_IF_ERROR(inflight_.Wait());
+    if (filling_.tuples() == 0) return Status::Ok();
+    std::swap(sending_, filling_);
+    filling_.Clear();
+    inflight_.Start([this] {
+      return lease_.conn().CopyIn(
+          "COPY patient_keys (practice_id, patient_id, dek_version, kek_version, wrapped_dek) "
+          "FROM STDIN (FORMAT binary)",
+          sending_.Finish(), "insert patient key");
+    });
+    return Status::Ok();
   }
 
   void Fail(const Status& status) {
     failure_ = status.WithContext("patient key batch abandoned");
+    inflight_.Wait().IgnoreError();
     lease_.conn().Simple("ROLLBACK", "rollback").IgnoreError();
   }
 
@@ -116,7 +129,9 @@ class PgPatientKeyBatchWriter final : public PatientKeyBatchWriter {
   Status failure_;
   bool committed_ = false;
   std::unordered_set<std::string> keys_;
-  CopyBuffer buffer_;
+  CopyBuffer filling_;  // the caller's
+  CopyBuffer sending_;  // the flush thread's while a flush is in flight
+  InFlight inflight_;   // declared last: destroyed (waited for) first
 };
 
 class PgKeyStore final : public KeyStore {

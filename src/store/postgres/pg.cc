@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 namespace medvault::store::postgres {
@@ -29,9 +30,6 @@ void Put32(Bytes* out, uint32_t v) {
 void Put16(Bytes* out, uint16_t v) {
   out->push_back(static_cast<uint8_t>(v >> 8));
   out->push_back(static_cast<uint8_t>(v));
-}
-void Put64(Bytes* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
 // The first line of PostgreSQL's message: no parameter values (those appear in DETAIL only).
@@ -281,35 +279,62 @@ void CopyBuffer::Reset() {
   tuples_ = 0;
 }
 
+void CopyBuffer::Append(const uint8_t* data, size_t size) {
+  if (size == 0) return;  // an empty value's data may be null, which memcpy must not be given
+  const size_t at = buf_.size();
+  buf_.resize(at + size);
+  std::memcpy(buf_.data() + at, data, size);
+}
+
 void CopyBuffer::BeginTuple(int16_t fields) {
-  Put16(&buf_, static_cast<uint16_t>(fields));
+  const uint8_t be[2] = {static_cast<uint8_t>(static_cast<uint16_t>(fields) >> 8),
+                         static_cast<uint8_t>(fields)};
+  Append(be, sizeof be);
   ++tuples_;
 }
 
 void CopyBuffer::Int(int64_t v) {
-  Put32(&buf_, 8);
-  Put64(&buf_, static_cast<uint64_t>(v));
+  uint8_t be[12] = {0, 0, 0, 8};
+  for (int i = 0; i < 8; ++i) be[4 + i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (56 - 8 * i));
+  Append(be, sizeof be);
 }
 
 void CopyBuffer::Bool(bool v) {
-  Put32(&buf_, 1);
-  buf_.push_back(v ? 1 : 0);
+  const uint8_t be[5] = {0, 0, 0, 1, static_cast<uint8_t>(v ? 1 : 0)};
+  Append(be, sizeof be);
 }
 
 void CopyBuffer::Text(std::string_view v) {
   Put32(&buf_, static_cast<uint32_t>(v.size()));
-  buf_.insert(buf_.end(), v.begin(), v.end());
+  Append(reinterpret_cast<const uint8_t*>(v.data()), v.size());
 }
 
 void CopyBuffer::Blob(ByteView v) {
   Put32(&buf_, static_cast<uint32_t>(v.size()));
-  buf_.insert(buf_.end(), v.begin(), v.end());
+  Append(v.data(), v.size());
 }
 
 ByteView CopyBuffer::Finish() {
   Put16(&buf_, 0xffff);
   ByteView out(buf_);
   return out;
+}
+
+// ---- InFlight
+
+void InFlight::Start(std::function<Status()> work) {
+  try {
+    running_ = std::async(std::launch::async, work);
+  } catch (const std::system_error&) {
+    done_ = work();  // no thread to be had: the caller waits for the COPY, as before
+  }
+}
+
+Status InFlight::Wait() {
+  Status status = std::move(done_);
+  done_ = Status::Ok();
+  if (running_.valid()) status = running_.get();
+  return status;
 }
 
 // ---- Pool

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -129,14 +130,37 @@ class CopyBuffer {
   void Bool(bool v);
   void Text(std::string_view v);
   void Blob(ByteView v);
-  // Appends the trailer and returns the payload; the buffer is then reset to a new header.
+  // Appends the trailer and returns the payload, valid until the next call to this buffer.
   ByteView Finish();
+  // Starts a new payload (header only), keeping the memory already allocated.
+  void Clear() { Reset(); }
   size_t tuples() const { return tuples_; }
 
  private:
   void Reset();
+  void Append(const uint8_t* data, size_t size);
   Bytes buf_;
   size_t tuples_ = 0;
+};
+
+// One piece of work at a time on a thread of its own: a batch writer sends a COPY while its
+// caller keeps adding rows. Used by one owner thread; the work must not touch what the owner uses
+// while it runs (the batch writers hand it the connection and the rows of the batch being sent).
+class InFlight {
+ public:
+  InFlight() = default;
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() { Wait().IgnoreError(); }
+  // Starts `work`. REQUIRES: nothing in flight (Wait first). Runs it at once, on the calling
+  // thread, if no thread can be started.
+  void Start(std::function<Status()> work);
+  // Waits for the work in flight and returns its status; OK when nothing is in flight.
+  Status Wait();
+
+ private:
+  std::future<Status> running_;
+  Status done_;  // the status of work that ran on the calling thread
 };
 
 // A bounded pool of connections to one target; opens them lazily. Thread-safe.

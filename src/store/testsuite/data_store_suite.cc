@@ -215,6 +215,52 @@ TEST_P(DataStoreSuite, BatchFailingMidwayOnDuplicateIdLeavesNothing) {
   EXPECT_THAT(*data().FindByToken("pa", kNameColumn, 6), IsEmpty());
 }
 
+// More rows than a backend sends at once (PostgreSQL: 2,000 per COPY, sent while the next are
+// added): list order, seqs and index entries follow the order of the adds across every flush.
+TEST_P(DataStoreSuite, ABatchOfManyFlushesKeepsTheOrderOfItsAdds) {
+  constexpr int kRows = 4500;
+  ASSERT_TRUE(data().CreatePractice(Practice("pa")).ok());
+  auto batch = data().BeginPatientBatch();
+  ASSERT_TRUE(batch.ok());
+  std::vector<std::string> ids;
+  std::vector<std::string> sevens;  // the ids given token 3 in kNameColumn
+  for (int i = 0; i < kRows; ++i) {
+    ids.push_back("p" + std::to_string(i));
+    const uint32_t name = static_cast<uint32_t>((i * 7919) % 7);
+    if (name == 3) sevens.push_back(ids.back());
+    const Entries index{{kNameColumn, name}, {kBirthColumn, static_cast<uint32_t>(kRows - i)}};
+    ASSERT_TRUE((*batch)->Add(Patient("pa", ids.back(), static_cast<uint8_t>(i)), index).ok());
+  }
+  ASSERT_TRUE((*batch)->Commit().ok());
+  batch->reset();
+  EXPECT_EQ(ListIds("pa"), ids);
+  EXPECT_EQ(*data().FindByToken("pa", kNameColumn, 3), sevens);
+  EXPECT_THAT(*data().FindByToken("pa", kBirthColumn, 1), ElementsAre(ids.back()));
+  EXPECT_THAT(*data().FindByToken("pa", kBirthColumn, kRows), ElementsAre(ids.front()));
+}
+
+// The id of a committed patient, given after several flushes: whenever the backend notices it
+// (this Add, a later one, or the commit), nothing of the batch is kept, earlier flushes included.
+TEST_P(DataStoreSuite, ATakenIdInALateFlushLeavesNothingOfTheBatch) {
+  constexpr int kRows = 5000;
+  InsertPatients("pa", {"p0"}, {{kNameColumn, 9}});
+  auto batch = data().BeginPatientBatch();
+  ASSERT_TRUE(batch.ok());
+  Status failed = Status::Ok();
+  for (int i = 1; i <= kRows && failed.ok(); ++i) {
+    const std::string id = i == 4600 ? "p0" : "n" + std::to_string(i);
+    failed = (*batch)->Add(Patient("pa", id, static_cast<uint8_t>(i)), Entries{{kNameColumn, 9}});
+  }
+  const Status committed = (*batch)->Commit();
+  EXPECT_FALSE(committed.ok());
+  EXPECT_EQ((failed.ok() ? committed : failed).code(), Code::kAlreadyExists)
+      << failed.ToString() << " / " << committed.ToString();
+  batch->reset();
+  EXPECT_THAT(ListIds("pa"), ElementsAre("p0"));
+  EXPECT_THAT(*data().FindByToken("pa", kNameColumn, 9), ElementsAre("p0"));
+  EXPECT_EQ(*data().CountPatients("pa"), 1);
+}
+
 TEST_P(DataStoreSuite, BatchRejectsTheIdOfACommittedPatient) {
   InsertPatients("pa", {"p1"});
   InsertPatients("pb", {});

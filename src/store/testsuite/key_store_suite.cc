@@ -92,6 +92,27 @@ TEST_P(KeyStoreSuite, PatientKeyBatchDestroyedWithoutCommitLeavesNothing) {
   EXPECT_TRUE(keys().GetPatientKey("pa", "p1").ok());
 }
 
+// A taken key after several flushes (PostgreSQL sends 2,000 keys per COPY while the next are
+// added): nothing of the batch is kept, earlier flushes included.
+TEST_P(KeyStoreSuite, PatientKeyBatchFailingInALateFlushLeavesNothing) {
+  PutPatientKeys(keys(), "pa", {"p0"});
+  auto batch = keys().BeginPatientKeyBatch();
+  ASSERT_TRUE(batch.ok());
+  Status failed = Status::Ok();
+  for (int i = 1; i <= 5000 && failed.ok(); ++i) {
+    const std::string id = i == 4600 ? "p0" : "n" + std::to_string(i);
+    failed = (*batch)->Add(PatientKey("pa", id, static_cast<uint8_t>(i)));
+  }
+  const Status committed = (*batch)->Commit();
+  EXPECT_FALSE(committed.ok());
+  EXPECT_EQ((failed.ok() ? committed : failed).code(), Code::kAlreadyExists)
+      << failed.ToString() << " / " << committed.ToString();
+  batch->reset();
+  EXPECT_EQ(keys().GetPatientKey("pa", "n1").status().code(), Code::kNotFound);
+  EXPECT_EQ(keys().GetPatientKey("pa", "n4599").status().code(), Code::kNotFound);
+  EXPECT_TRUE(keys().GetPatientKey("pa", "p0").ok());
+}
+
 TEST_P(KeyStoreSuite, PatientKeyBatchFailingMidwayLeavesNothing) {
   PutPatientKeys(keys(), "pa", {"p0"});
   auto batch = keys().BeginPatientKeyBatch();
