@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -18,23 +19,93 @@
 
 namespace medvault::notes {
 
-// Three databases. The prefilter holds the literals every category term requires in the word
+namespace {
+
+// A term or cue of the form `\bw1[\s\-]+w2 … wn\b`, possibly ending in `\w*` before the last
+// `\b`, each w a run of word bytes: the shape of most multi-word lexicon terms and of prefix terms
+// (`BRCA*`). Where such a match starts follows from where it ends, without start-of-match
+// tracking: the last word runs back to the start of its word (with `\w*`) or its own length
+// before the end (without), the separator between two words is the whole run of non-word bytes
+// between them (each word ends and starts with a word byte), and the first word ends the walk.
+struct WordsShape {
+  std::vector<std::size_t> lengths;  // of w1 … wn
+  bool open_end = false;             // ends in `\w*`
+
+  std::size_t Start(std::string_view folded, std::size_t end) const {
+    std::size_t at = end;
+    for (std::size_t i = lengths.size(); i-- > 0;) {
+      if (i + 1 == lengths.size() && open_end) {
+        while (at > 0 && IsFoldedWordByte(folded[at - 1])) --at;
+      } else {
+        at -= std::min(at, lengths[i]);
+      }
+      if (i > 0) {
+        while (at > 0 && !IsFoldedWordByte(folded[at - 1])) --at;
+      }
+    }
+    return at;
+  }
+};
+
+std::optional<WordsShape> ShapeOf(std::string_view regex) {
+  constexpr std::string_view kBoundary = "\\b";
+  constexpr std::string_view kSeparator = "[\\s\\-]+";
+  constexpr std::string_view kOpenEnd = "\\w*";
+  if (!regex.starts_with(kBoundary)) return std::nullopt;
+  regex.remove_prefix(kBoundary.size());
+  WordsShape shape;
+  while (true) {
+    std::size_t length = 0;
+    while (length < regex.size() &&
+           ((regex[length] >= 'a' && regex[length] <= 'z') ||
+            (regex[length] >= '0' && regex[length] <= '9') || regex[length] == '_')) {
+      ++length;
+    }
+    if (length == 0) return std::nullopt;
+    shape.lengths.push_back(length);
+    regex.remove_prefix(length);
+    if (!regex.starts_with(kSeparator)) break;
+    regex.remove_prefix(kSeparator.size());
+  }
+  if (regex.starts_with(kOpenEnd)) {
+    shape.open_end = true;
+    regex.remove_prefix(kOpenEnd.size());
+  }
+  if (regex != kBoundary) return std::nullopt;
+  return shape;
+}
+
+}  // namespace
+
+// The databases. The prefilter holds the literals every category term requires in the word
 // skeleton of a note (prefilter.h): most notes hold none, and for them one fused fold-and-skeleton
 // pass and this literal scan are the whole cost. The detector holds the category terms, without
-// start-of-match tracking and stopping at the first match; the full database (terms, cues and
-// guards, with match starts) runs only on the notes the detector flags, since start-of-match
-// tracking makes it several times slower.
+// start-of-match tracking and stopping at the first match. The notes it flags go through the
+// matching databases, which together hold every term, cue and guard once, split by the cost of
+// finding where a match starts: start-of-match tracking makes a scan several times slower, and
+// most patterns do not need it. `fixed` holds the terms and cues whose matches all have the same
+// width (`\bvih\b`) or that have a WordsShape (`\bhepatite[\s\-]+c\b`, `\bbrca\w*\b`), scanned
+// without it: the start follows from the end. `variable` holds the other terms and cues
+// (`\bboit\s+\d+\s*(verres?|…)\b`), with it. Guards rarely match and are the costliest to
+// track: `fixed` also holds them, without tracking and reporting only their first match, and only
+// when one is found does `guards` run, with it. Any of these three may be null when empty.
 struct Classifier::Database {
   hs_database_t* prefilter = nullptr;  // null when some term has no usable required literal
   hs_database_t* detector = nullptr;
-  hs_database_t* full = nullptr;
+  hs_database_t* fixed = nullptr;
+  hs_database_t* variable = nullptr;
+  hs_database_t* guards = nullptr;
+  // By pattern id: the width of every match of a term or cue of `fixed` without a shape, 0 for
+  // the others; and the shape of each term or cue that has one.
+  std::vector<unsigned int> widths;
+  std::vector<std::optional<WordsShape>> shapes;
   Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database() {
-    hs_free_database(prefilter);
-    hs_free_database(detector);
-    hs_free_database(full);
+    for (hs_database_t* database : {prefilter, detector, fixed, variable, guards}) {
+      hs_free_database(database);
+    }
   }
 };
 
@@ -60,6 +131,9 @@ struct ThreadState {
   FoldedText folded;
   std::string skeleton;
   std::vector<Match> matches;
+  std::vector<Match> guards;
+  std::vector<Match> cues;      // sorted by start
+  std::vector<Match> mentions;  // sorted by start, then end, then pattern
 
   ThreadState() = default;
   ThreadState(const ThreadState&) = delete;
@@ -96,6 +170,35 @@ CompileInput Select(const std::vector<Pattern>& patterns, bool (*keep)(const Pat
   return input;
 }
 
+// The patterns `keep` selects by id, each compiled with `flags`.
+CompileInput SelectIds(const std::vector<Pattern>& patterns,
+                       const std::function<bool(std::size_t)>& keep, unsigned int flags) {
+  CompileInput input;
+  for (std::size_t i = 0; i < patterns.size(); ++i) {
+    if (!keep(i)) continue;
+    input.expressions.push_back(patterns[i].regex.c_str());
+    input.flags.push_back(flags);
+    input.ids.push_back(static_cast<unsigned int>(i));
+  }
+  return input;
+}
+
+// The width of every match of a term or cue, when all its matches have the same one (as Hyperscan
+// computes it); 0 when widths vary, for guards, and when Hyperscan cannot analyse the pattern
+// (compiling it then reports why).
+unsigned int FixedWidth(const Pattern& pattern) {
+  if (pattern.kind == PatternKind::kGuard) return 0;
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_expression_info(pattern.regex.c_str(), 0, &info, &error) != HS_SUCCESS) {
+    hs_free_compile_error(error);
+    return 0;
+  }
+  const unsigned int width = info->min_width == info->max_width ? info->min_width : 0;
+  std::free(info);  // NOLINT(cppcoreguidelines-no-malloc): allocated by Hyperscan's malloc
+  return width;
+}
+
 // Compiles `input` into a block-mode database.
 Status Compile(const std::vector<Pattern>& patterns, const CompileInput& input,
                hs_database_t** database) {
@@ -130,10 +233,9 @@ std::optional<std::vector<std::string>> PrefilterLiterals(const std::vector<Patt
       literals.push_back(std::move(literal));
     }
   }
-  std::sort(literals.begin(), literals.end(),
-            [](const std::string& a, const std::string& b) {
-              return a.size() != b.size() ? a.size() < b.size() : a < b;
-            });
+  std::sort(literals.begin(), literals.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
   literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
   std::vector<std::string> minimal;
   for (std::string& literal : literals) {
@@ -166,11 +268,11 @@ Status CompileLiterals(const std::vector<std::string>& literals, hs_database_t**
 }
 
 // Bumped whenever the way databases are built or stored changes beyond what the key hashes.
-constexpr std::string_view kDatabaseRecipe = "medvault notes databases v2";
+constexpr std::string_view kDatabaseRecipe = "medvault notes databases v4";
 
 // Everything a compiled database depends on: the Hyperscan release and the host's platform (both
 // also checked by hs_deserialize_database), every prefilter literal, and every expression with
-// its flags and id.
+// its flags and id (the split of the matching databases follows from these and the release).
 DatabaseCacheKey KeyFor(const std::optional<std::vector<std::string>>& literals,
                         const std::vector<CompileInput>& inputs) {
   std::string recipe(kDatabaseRecipe);
@@ -207,35 +309,78 @@ std::optional<std::string> Serialize(const hs_database_t* database) {
   return serialized;
 }
 
-// Loads the databases from `cache` when it holds a sound entry for `key`: the detector, the full
-// database and, when `with_prefilter`, the prefilter. On failure *database is left as it was.
-template <typename Database>
-bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key, bool with_prefilter,
-                   Database* database) {
-  const std::optional<std::vector<std::string>> blobs = cache.Read(key);
-  if (!blobs || blobs->size() != (with_prefilter ? 3U : 2U)) return false;
-  std::array<hs_database_t*, 3> loaded{};
-  for (std::size_t i = 0; i < blobs->size(); ++i) {
-    if (hs_deserialize_database((*blobs)[i].data(), (*blobs)[i].size(), &loaded[i]) !=
-        HS_SUCCESS) {
-      for (hs_database_t* done : loaded) hs_free_database(done);
-      return false;
+// A null database is stored as an empty blob.
+std::optional<std::string> SerializeOrEmpty(const hs_database_t* database) {
+  if (database == nullptr) return std::string();
+  return Serialize(database);
+}
+
+std::string SerializeWidths(const std::vector<unsigned int>& widths) {
+  std::string out;
+  for (const unsigned int width : widths) out += std::to_string(width) + "\n";
+  return out;
+}
+
+// nullopt unless `blob` holds exactly `count` widths.
+std::optional<std::vector<unsigned int>> ParseWidths(std::string_view blob, std::size_t count) {
+  std::vector<unsigned int> widths;
+  unsigned long long width = 0;
+  bool digits = false;
+  for (const char c : blob) {
+    if (c >= '0' && c <= '9' && width < 1'000'000'000ULL) {
+      width = width * 10 + static_cast<unsigned long long>(c - '0');
+      digits = true;
+    } else if (c == '\n' && digits) {
+      widths.push_back(static_cast<unsigned int>(width));
+      width = 0;
+      digits = false;
+    } else {
+      return std::nullopt;
     }
   }
-  database->detector = loaded[0];
-  database->full = loaded[1];
-  database->prefilter = loaded[2];
+  if (digits || widths.size() != count) return std::nullopt;
+  return widths;
+}
+
+// Loads the databases and widths from `cache` when it holds a sound entry for `key`, with a
+// prefilter when `with_prefilter`. On failure *database is left as it was.
+template <typename Database>
+bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key, bool with_prefilter,
+                   std::size_t pattern_count, Database* database) {
+  const std::optional<std::vector<std::string>> blobs = cache.Read(key);
+  constexpr std::size_t kDatabases = 5;
+  if (!blobs || blobs->size() != 1 + kDatabases) return false;
+  std::optional<std::vector<unsigned int>> widths = ParseWidths((*blobs)[0], pattern_count);
+  if (!widths) return false;
+  std::array<hs_database_t*, kDatabases> loaded{};
+  const auto fail = [&loaded] {
+    for (hs_database_t* done : loaded) hs_free_database(done);
+    return false;
+  };
+  for (std::size_t i = 0; i < kDatabases; ++i) {
+    const std::string& blob = (*blobs)[1 + i];
+    if (blob.empty()) continue;
+    if (hs_deserialize_database(blob.data(), blob.size(), &loaded[i]) != HS_SUCCESS) return fail();
+  }
+  // [0] prefilter, [1] detector, [2] fixed, [3] variable, [4] guards.
+  if ((loaded[0] != nullptr) != with_prefilter || loaded[1] == nullptr) return fail();
+  database->prefilter = loaded[0];
+  database->detector = loaded[1];
+  database->fixed = loaded[2];
+  database->variable = loaded[3];
+  database->guards = loaded[4];
+  database->widths = std::move(*widths);
   return true;
 }
 
 // Best effort: a cache that cannot be written only costs the next start a compilation.
+template <typename Database>
 void StoreInCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
-                  const hs_database_t* detector, const hs_database_t* full,
-                  const hs_database_t* prefilter) {
-  std::vector<std::string> blobs;
-  for (const hs_database_t* database : {detector, full, prefilter}) {
-    if (database == nullptr) continue;
-    std::optional<std::string> bytes = Serialize(database);
+                  const Database& database) {
+  std::vector<std::string> blobs{SerializeWidths(database.widths)};
+  for (const hs_database_t* compiled : {database.prefilter, database.detector, database.fixed,
+                                        database.variable, database.guards}) {
+    std::optional<std::string> bytes = SerializeOrEmpty(compiled);
     if (!bytes) return;
     blobs.push_back(std::move(*bytes));
   }
@@ -250,6 +395,43 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   static_cast<std::vector<Match>*>(context)->push_back(
       {id, static_cast<std::size_t>(from), static_cast<std::size_t>(to)});
   return 0;
+}
+
+struct FixedContext {
+  std::vector<Match>* matches;
+  const std::vector<unsigned int>* widths;
+  const std::vector<std::optional<WordsShape>>* shapes;
+  std::string_view folded;
+  bool guard_found = false;
+};
+
+// For the database scanned without start-of-match tracking: its terms and cues each have a shape
+// or match one width; its guards (neither) are only noted.
+int OnFixedMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
+                 unsigned int /*flags*/, void* context) {
+  auto* fixed = static_cast<FixedContext*>(context);
+  const auto end = static_cast<std::size_t>(to);
+  if (const std::optional<WordsShape>& shape = (*fixed->shapes)[id]) {
+    fixed->matches->push_back({id, shape->Start(fixed->folded, end), end});
+    return 0;
+  }
+  const unsigned int width = (*fixed->widths)[id];
+  if (width == 0) {
+    fixed->guard_found = true;
+    return 0;
+  }
+  fixed->matches->push_back({id, end - width, end});
+  return 0;
+}
+
+// The shape of every term and cue that has one, by pattern id.
+std::vector<std::optional<WordsShape>> Shapes(const std::vector<Pattern>& patterns) {
+  std::vector<std::optional<WordsShape>> shapes;
+  shapes.reserve(patterns.size());
+  for (const Pattern& pattern : patterns) {
+    shapes.push_back(pattern.kind == PatternKind::kGuard ? std::nullopt : ShapeOf(pattern.regex));
+  }
+  return shapes;
 }
 
 bool Overlaps(const Match& a, const Match& b) { return a.from < b.to && b.from < a.to; }
@@ -349,23 +531,52 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
     const std::optional<std::string>& cache_directory) {
   MV_ASSIGN_OR_RETURN(std::vector<Pattern> patterns, ParseLexicons(texts));
   const CompileInput detector = Select(patterns, IsTerm, HS_FLAG_SINGLEMATCH);
-  const CompileInput full = Select(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST);
   const std::optional<std::vector<std::string>> literals = PrefilterLiterals(patterns);
   auto database = std::make_unique<Database>();
   std::optional<DatabaseCache> cache;
   DatabaseCacheKey key{};
   if (cache_directory && !cache_directory->empty()) {
     cache.emplace(*cache_directory);
-    key = KeyFor(literals, {detector, full});
-    if (LoadFromCache(*cache, key, literals.has_value(), database.get())) {
+    key = KeyFor(literals, {detector, Select(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST)});
+    if (LoadFromCache(*cache, key, literals.has_value(), patterns.size(), database.get())) {
+      database->shapes = Shapes(patterns);
       return std::unique_ptr<Classifier>(
           new Classifier(std::move(patterns), std::move(database), std::move(source), true));
     }
   }
+  database->shapes = Shapes(patterns);
+  database->widths.reserve(patterns.size());
+  for (std::size_t id = 0; id < patterns.size(); ++id) {
+    database->widths.push_back(database->shapes[id] ? 0 : FixedWidth(patterns[id]));
+  }
+  const std::vector<unsigned int>& widths = database->widths;
+  const auto is_fixed = [&](std::size_t id) {
+    return database->shapes[id].has_value() || widths[id] != 0;
+  };
+  const auto compile_some = [&patterns](const CompileInput& input, hs_database_t** compiled) {
+    return input.expressions.empty() ? Status::Ok() : Compile(patterns, input, compiled);
+  };
+  const auto is_guard = [&patterns](std::size_t id) {
+    return patterns[id].kind == PatternKind::kGuard;
+  };
   MV_RETURN_IF_ERROR(Compile(patterns, detector, &database->detector));
-  MV_RETURN_IF_ERROR(Compile(patterns, full, &database->full));
+  CompileInput fixed = SelectIds(
+      patterns, [&](std::size_t id) { return !is_guard(id) && is_fixed(id); }, 0);
+  const CompileInput guards = SelectIds(patterns, is_guard, HS_FLAG_SOM_LEFTMOST);
+  for (const unsigned int id : guards.ids) {
+    fixed.expressions.push_back(patterns[id].regex.c_str());
+    fixed.flags.push_back(HS_FLAG_SINGLEMATCH);
+    fixed.ids.push_back(id);
+  }
+  MV_RETURN_IF_ERROR(compile_some(fixed, &database->fixed));
+  MV_RETURN_IF_ERROR(
+      compile_some(SelectIds(
+                       patterns, [&](std::size_t id) { return !is_guard(id) && !is_fixed(id); },
+                       HS_FLAG_SOM_LEFTMOST),
+                   &database->variable));
+  MV_RETURN_IF_ERROR(compile_some(guards, &database->guards));
   if (literals) MV_RETURN_IF_ERROR(CompileLiterals(*literals, &database->prefilter));
-  if (cache) StoreInCache(*cache, key, database->detector, database->full, database->prefilter);
+  if (cache) StoreInCache(*cache, key, *database);
   return std::unique_ptr<Classifier>(
       new Classifier(std::move(patterns), std::move(database), std::move(source), false));
 }
@@ -385,53 +596,69 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
     result.truncated = true;
   }
   ThreadState& state = CurrentThreadState();
+  const Database& database = *database_;
   if (state.scratch_serial != serial_) {
     // Grows the thread's scratch to fit these databases; cannot fail short of memory exhaustion,
     // which Hyperscan reports and we surface as "nothing classified" rather than crash.
-    if (hs_alloc_scratch(database_->detector, &state.scratch) != HS_SUCCESS ||
-        hs_alloc_scratch(database_->full, &state.scratch) != HS_SUCCESS ||
-        (database_->prefilter != nullptr &&
-         hs_alloc_scratch(database_->prefilter, &state.scratch) != HS_SUCCESS)) {
-      return result;
+    for (const hs_database_t* compiled : {database.prefilter, database.detector, database.fixed,
+                                          database.variable, database.guards}) {
+      if (compiled != nullptr && hs_alloc_scratch(compiled, &state.scratch) != HS_SUCCESS) {
+        return result;
+      }
     }
     state.scratch_serial = serial_;
   }
-  if (use_prefilter && database_->prefilter != nullptr) {
+  const bool prefiltered = use_prefilter && database.prefilter != nullptr;
+  if (prefiltered) {
     FoldSkeleton(utf8, &state.skeleton);
     // HS_SCAN_TERMINATED: a required literal is there; HS_SUCCESS: no term can match.
-    if (hs_scan(database_->prefilter, state.skeleton.data(),
+    if (hs_scan(database.prefilter, state.skeleton.data(),
                 static_cast<unsigned int>(state.skeleton.size()), 0, state.scratch,
                 StopAtFirstMatch, nullptr) != HS_SCAN_TERMINATED) {
       return result;
     }
   }
-  Fold(utf8, false, &state.folded);
+  // A note that passed the prefilter most likely has something to report: it is folded with the
+  // offset map at once rather than a second time below.
+  Fold(utf8, prefiltered, &state.folded);
   const std::string& folded = state.folded.text();
   const auto folded_size = static_cast<unsigned int>(folded.size());
   // HS_SCAN_TERMINATED means the detector found a term; HS_SUCCESS means there is none.
-  if (hs_scan(database_->detector, folded.data(), folded_size, 0, state.scratch, StopAtFirstMatch,
+  if (hs_scan(database.detector, folded.data(), folded_size, 0, state.scratch, StopAtFirstMatch,
               nullptr) != HS_SCAN_TERMINATED) {
     return result;
   }
-  state.matches.clear();
-  if (hs_scan(database_->full, folded.data(), folded_size, 0, state.scratch, OnMatch,
-              &state.matches) != HS_SUCCESS) {
+  std::vector<Match>& matches = state.matches;
+  matches.clear();
+  FixedContext fixed{&matches, &database.widths, &database.shapes, folded};
+  if (database.fixed != nullptr && hs_scan(database.fixed, folded.data(), folded_size, 0,
+                                           state.scratch, OnFixedMatch, &fixed) != HS_SUCCESS) {
+    return result;
+  }
+  if (database.variable != nullptr && hs_scan(database.variable, folded.data(), folded_size, 0,
+                                              state.scratch, OnMatch, &matches) != HS_SUCCESS) {
     return result;
   }
   const auto is_term = [this](const Match& match) {
     return patterns_[match.id].kind == PatternKind::kTerm;
   };
-  if (std::none_of(state.matches.begin(), state.matches.end(), is_term)) return result;
+  if (std::none_of(matches.begin(), matches.end(), is_term)) return result;
+  if (fixed.guard_found && hs_scan(database.guards, folded.data(), folded_size, 0, state.scratch,
+                                   OnMatch, &matches) != HS_SUCCESS) {
+    return result;
+  }
 
   // Something to report: now build the offset map (free for pure ASCII notes).
   if (!state.folded.has_offsets()) Fold(utf8, true, &state.folded);
-  std::vector<Match>& matches = state.matches;
   std::sort(matches.begin(), matches.end());
   matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
 
-  std::vector<Match> guards;
-  std::vector<Match> cues;
-  std::vector<Match> mentions;
+  std::vector<Match>& guards = state.guards;
+  std::vector<Match>& cues = state.cues;
+  std::vector<Match>& mentions = state.mentions;
+  guards.clear();
+  cues.clear();
+  mentions.clear();
   for (const Match& match : matches) {
     const Pattern& pattern = patterns_[match.id];
     if (pattern.kind == PatternKind::kGuard) guards.push_back(match);
@@ -459,14 +686,23 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
   for (const Match& mention : mentions) {
     const Category category = *patterns_[mention.id].category;
     has_category[Index(category)] = true;
-    for (const Match& cue_match : cues) {
-      const Pattern& cue = patterns_[cue_match.id];
+    // Every cue scope lies within the sentence of the cue (a clause never spans two sentences),
+    // so only the cues that start in the mention's sentence can reach it.
+    const std::size_t sentence_begin = propositions.sentence_begin(mention.from);
+    const std::size_t sentence_end = propositions.sentence_end(mention.from);
+    const auto first =
+        std::lower_bound(cues.begin(), cues.end(), sentence_begin,
+                         [](const Match& cue, std::size_t offset) { return cue.from < offset; });
+    for (auto cue_match = first; cue_match != cues.end() && cue_match->from < sentence_end;
+         ++cue_match) {
+      const Pattern& cue = patterns_[cue_match->id];
       if (has_qualifier[Index(cue.qualifier)]) continue;
-      if (!CueReaches(cue, cue_match, mention, folded, propositions)) continue;
+      if (!CueReaches(cue, *cue_match, mention, folded, propositions)) continue;
       if (cue.qualifier == Qualifier::kAboutRelative) {
         // "d'après sa mère" names who reports, not whom the mention is about.
         const bool inside_hearsay = std::any_of(cues.begin(), cues.end(), [&](const Match& other) {
-          return patterns_[other.id].qualifier == Qualifier::kHearsay && Overlaps(other, cue_match);
+          return patterns_[other.id].qualifier == Qualifier::kHearsay &&
+                 Overlaps(other, *cue_match);
         });
         if (inside_hearsay) continue;
         // "mari violent", "vit avec sa compagne": the partner is the other party of the
@@ -487,10 +723,16 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
 
   for (const Match& mention : mentions) {
     const Category category = *patterns_[mention.id].category;
-    const bool nested = std::any_of(mentions.begin(), mentions.end(), [&](const Match& other) {
-      return *patterns_[other.id].category == category && Contains(other, mention) &&
-             !(other.from == mention.from && other.to == mention.to);
-    });
+    // Mentions are sorted by start: only those starting no later can hold this one.
+    bool nested = false;
+    for (const Match& other : mentions) {
+      if (other.from > mention.from) break;
+      if (Contains(other, mention) && !(other.from == mention.from && other.to == mention.to) &&
+          *patterns_[other.id].category == category) {
+        nested = true;
+        break;
+      }
+    }
     if (nested) continue;
     result.spans.push_back(
         {state.folded.OriginalBegin(mention.from), state.folded.OriginalEnd(mention.to), category});

@@ -152,6 +152,36 @@ TEST(Classifier, SpansAreByteOffsetsOfTheOriginalText) {
   EXPECT_EQ(result.spans[1].category, Category::kHivSti);
 }
 
+TEST(Classifier, CueInAnotherSentenceDoesNotQualifyATerm) {
+  // Qualifier cues reach no further than their sentence (docs/notes-classifier.md, "Qualifier
+  // scope"), however many of them a long note holds around its mentions.
+  std::string text;
+  for (int i = 0; i < 20; ++i) {
+    text += "Pas de fièvre.\nSérologie VIH positive.\nD'après sa mère, dort mal ?\n";
+    text += "Dépression, suivi CMP.\nSerait fatigué.\n";
+  }
+  const Classification result = Shared().Classify(text);
+  EXPECT_THAT(result.categories, ElementsAre(Category::kHivSti, Category::kMentalHealth));
+  EXPECT_THAT(result.qualifiers, IsEmpty());
+  EXPECT_EQ(result.spans.size(), 60u);
+
+  // The same cues inside the sentence of a mention do qualify it.
+  text += "D'après sa mère, sérologie VIH positive ?\n";
+  EXPECT_THAT(Shared().Classify(text).qualifiers,
+              ElementsAre(Qualifier::kHypothetical, Qualifier::kHearsay));
+}
+
+TEST(Classifier, SpansOfMultiWordAndPrefixTermsRunFromTheirFirstWord) {
+  const std::string text = "victime de violences \t- conjugales; mutation BRCA2 retrouvée";
+  const Classification result = Shared().Classify(text);
+  std::vector<std::string> spans;
+  for (const Span& span : result.spans)
+    spans.push_back(text.substr(span.start, span.end - span.start));
+  EXPECT_THAT(spans,
+              ElementsAre("victime de violences", "violences \t- conjugales", "mutation BRCA2"));
+  EXPECT_THAT(result.categories, ElementsAre(Category::kGenetic, Category::kViolence));
+}
+
 TEST(Classifier, SpansOfNfdTextCoverTheCombiningAccents) {
   const std::string text = "e\xCC\x81thylisme chronique";  // "éthylisme" in NFD
   const Classification result = Shared().Classify(text);

@@ -1,5 +1,6 @@
 #include "notes/propositions.h"
 
+#include <algorithm>
 #include <array>
 
 namespace medvault::notes {
@@ -39,6 +40,15 @@ bool EndsArrow(std::string_view text, std::size_t at) {
          static_cast<unsigned char>(text[at - 2]) == 0xE2;
 }
 
+// The bytes that may end a sentence or a clause, or start "mais": every other byte is skipped.
+constexpr std::array<bool, 256> MakeInterestingTable() {
+  std::array<bool, 256> table{};
+  for (const unsigned char c : {'\n', '\r', ';', '!', '?', '.', ',', '>', 'm'}) table[c] = true;
+  table[0x92] = true;  // last byte of U+2192
+  return table;
+}
+constexpr std::array<bool, 256> kInteresting = MakeInterestingTable();
+
 }  // namespace
 
 bool IsFoldedWordByte(char c) {
@@ -46,26 +56,31 @@ bool IsFoldedWordByte(char c) {
 }
 
 Propositions::Propositions(std::string_view folded)
-    : sentence_(folded.size()), clause_(folded.size()), clause_begins_{0} {
-  std::uint32_t sentence = 0;
-  std::uint32_t clause = 0;
+    : size_(folded.size()), sentence_begins_{0}, clause_begins_{0} {
   for (std::size_t at = 0; at < folded.size(); ++at) {
-    if (WordAt(folded, at, "mais") && clause_begins_.back() < at) {
-      ++clause;
+    const char c = folded[at];
+    if (!kInteresting[static_cast<unsigned char>(c)]) continue;
+    if (c == 'm' && clause_begins_.back() < at && WordAt(folded, at, "mais")) {
       clause_begins_.push_back(at);
     }
-    sentence_[at] = sentence;
-    clause_[at] = clause;
-    const char c = folded[at];
     const bool ends_sentence = c == '\n' || c == '\r' || c == ';' || c == '!' || c == '?' ||
                                (c == '.' && DotEndsSentence(folded, at));
-    const bool ends_clause = ends_sentence || c == ',' || EndsArrow(folded, at);
-    if (ends_sentence) ++sentence;
-    if (ends_clause) {
-      ++clause;
-      clause_begins_.push_back(at + 1);
-    }
+    const bool ends_clause =
+        ends_sentence || c == ',' || ((c == '>' || c == '\x92') && EndsArrow(folded, at));
+    if (ends_sentence) sentence_begins_.push_back(at + 1);
+    if (ends_clause) clause_begins_.push_back(at + 1);
   }
+}
+
+std::size_t Propositions::Segment(const std::vector<std::size_t>& begins, std::size_t position) {
+  return static_cast<std::size_t>(std::upper_bound(begins.begin(), begins.end(), position) -
+                                  begins.begin()) -
+         1;
+}
+
+std::size_t Propositions::sentence_end(std::size_t position) const {
+  const std::size_t next = sentence(position) + 1;
+  return next < sentence_begins_.size() ? std::min(sentence_begins_[next], size_) : size_;
 }
 
 std::size_t CountWords(std::string_view folded, std::size_t begin, std::size_t end) {

@@ -7,7 +7,6 @@
 // Thread-safety: immutable after construction.
 
 #include <cstddef>
-#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -18,15 +17,23 @@ class Propositions {
   explicit Propositions(std::string_view folded);
 
   // REQUIRES: position < folded.size().
-  std::size_t sentence(std::size_t position) const { return sentence_[position]; }
-  std::size_t clause(std::size_t position) const { return clause_[position]; }
+  std::size_t sentence(std::size_t position) const { return Segment(sentence_begins_, position); }
+  std::size_t clause(std::size_t position) const { return Segment(clause_begins_, position); }
   // Offset of the first byte of the clause holding `position`.
-  std::size_t clause_begin(std::size_t position) const { return clause_begins_[clause_[position]]; }
+  std::size_t clause_begin(std::size_t position) const { return clause_begins_[clause(position)]; }
+  // [begin, end) of the sentence holding `position`, end capped at the text's size.
+  std::size_t sentence_begin(std::size_t position) const {
+    return sentence_begins_[sentence(position)];
+  }
+  std::size_t sentence_end(std::size_t position) const;
 
  private:
-  std::vector<std::uint32_t> sentence_;
-  std::vector<std::uint32_t> clause_;
-  std::vector<std::size_t> clause_begins_;
+  // The index of the last begin at or before `position` (begins are increasing, the first is 0).
+  static std::size_t Segment(const std::vector<std::size_t>& begins, std::size_t position);
+
+  std::size_t size_ = 0;
+  std::vector<std::size_t> sentence_begins_;  // first byte of each sentence, increasing
+  std::vector<std::size_t> clause_begins_;    // first byte of each clause, increasing
 };
 
 // True for the bytes of a folded word: ASCII letters, digits and underscore.
