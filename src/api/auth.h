@@ -2,7 +2,8 @@
 // Authentication: password (Argon2id) + TOTP (RFC 6238) logins with throttling, and opaque bearer
 // sessions (32 random bytes, base64url; only their SHA-256 is stored) with idle and absolute
 // expiry, cached in memory for `session_cache_seconds` and invalidated at once on logout and
-// containment.
+// containment. With several nodes (PostgreSQL) the cache is off (0 s): every request checks the
+// session and its account in the store, so a logout or a lock on one node holds on all at once.
 //
 // Errors: every credential failure is Unauthenticated(kLoginFailed), whatever failed (unknown
 // login, password, code, replayed code, no TOTP secret), so the answer reveals nothing;
@@ -24,6 +25,8 @@ namespace medvault::api {
 
 inline constexpr std::string_view kLoginFailed = "invalid login, password or code";
 inline constexpr std::string_view kBadToken = "missing, invalid or expired token";
+// A session's stored last use is rewritten at most this often (it only feeds the idle expiry).
+inline constexpr int64_t kTouchEveryMicros = 5'000'000;
 
 struct Principal {
   std::string user_id;

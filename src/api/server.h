@@ -45,7 +45,8 @@ struct ServerConfig {
   int access_code_ttl_seconds = 7 * 86400;
   int access_code_failures_per_source = 10;
   int access_code_failures_global = 100;
-  int session_cache_seconds = 5;  // how long a validated session is trusted without the store
+  // How long a validated session is trusted without the store; 0 (several nodes): never.
+  int session_cache_seconds = 5;
   // The vault's Argon2id cost: unknown logins are checked against a dummy hash of this cost so
   // that they take as long as a wrong password.
   crypto::PasswordCost password_cost;

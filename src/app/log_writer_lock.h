@@ -5,7 +5,9 @@
 // append leaves themselves (breach notify --data) take it too and fail at once if it is held.
 //
 // The lock is an advisory flock(2) on DIR/log.lock, released when the object is destroyed or the
-// process exits (also on a crash).
+// process exits (also on a crash). It matters for SQLite only: on PostgreSQL several processes
+// append at once (the database sequences them) and the log store's integrator lease elects the
+// one that signs, so `serve` does not take this lock there and the commands run beside it.
 // Errors: FailedPrecondition when another process holds it; Internal if the file cannot be
 // opened. Thread-safety: not thread-safe; one owner.
 #include <memory>

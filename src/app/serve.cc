@@ -70,11 +70,22 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   config.password_cost.memlimit = static_cast<size_t>(c.argon2_mem_mib) << 20;
   config.handle_signals = true;
 
-  // One writer of the access log at a time (app/log_writer_lock.h).
-  auto log_lock = LogWriterLock::Acquire(ctx);
-  if (!log_lock.ok()) return ReportFailure(err, log_lock.status());
   auto log_store = ctx.OpenLogStore();
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
+  // On SQLite, one process writes the access log (app/log_writer_lock.h). On PostgreSQL several
+  // nodes serve one vault: the database sequences their appends and one of them, the holder of
+  // the integrator lease, signs (docs/postgres.md "Several nodes").
+  const bool several_nodes = (*log_store)->SharedAppends();
+  std::unique_ptr<LogWriterLock> log_lock;
+  if (!several_nodes) {
+    auto locked = LogWriterLock::Acquire(ctx);
+    if (!locked.ok()) return ReportFailure(err, locked.status());
+    log_lock = std::move(locked).value();
+  } else {
+    // Every request checks its session in the store, so that a logout or a containment on one
+    // node holds on the others at once.
+    config.session_cache_seconds = 0;
+  }
   auto seed = ctx.keyring().LogSigningSeed();
   if (!seed.ok()) return ReportFailure(err, seed.status());
   // Canary upkeep before the first request (docs/canaries.md).
@@ -83,11 +94,19 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   if (*canaries > 0) err << "canaries.upkeep written=" << *canaries << std::endl;
   const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(*seed);
   KeyringAuditKeys audit_keys(ctx.keyring());
+  std::mutex report_mu;
   audit::AccessLogOptions log_options;
   log_options.origin = c.log_origin;
+  if (several_nodes) {
+    log_options.on_leadership = [&](bool leading) {
+      std::lock_guard<std::mutex> lock(report_mu);
+      err << (leading ? "log.integrator leading" : "log.integrator not leading") << std::endl;
+    };
+  }
   audit::AccessLog access_log(**log_store, audit_keys, log_key, ctx.clock(), ctx.random(),
                               log_options);
   if (Status s = access_log.Start(); !s.ok()) return ReportFailure(err, s);
+  if (several_nodes && !access_log.leading()) err << "log.integrator not leading" << std::endl;
 
   // Checkpoints go to the witnesses from a thread of their own: no request waits for a witness.
   auto witness_keys = ParseWitnessKeys(c.log_witness_keys);
@@ -95,10 +114,10 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
     access_log.Stop();
     return ReportFailure(err, witness_keys.status());
   }
-  std::mutex report_mu;
   WitnessPushOptions push_options;
   push_options.urls = c.log_witnesses;
   push_options.keys = *witness_keys;
+  push_options.active = [&access_log] { return access_log.leading(); };
   WitnessPusher pusher(**log_store, std::move(push_options), [&](std::string_view line) {
     std::lock_guard<std::mutex> lock(report_mu);
     err << line << std::endl;

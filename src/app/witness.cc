@@ -169,7 +169,7 @@ void WitnessPusher::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     lock.unlock();
-    Round();
+    if (!options_.active || options_.active()) Round();
     lock.lock();
     cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_millis),
                  [this] { return stop_; });

@@ -50,6 +50,9 @@ struct WitnessPushOptions {
   int poll_interval_millis = 500;       // how often the latest checkpoint is looked at
   int max_backoff_rounds = 64;          // a failing witness is retried after 1, 2, 4... rounds
   int timeout_seconds = 10;             // per request
+  // Pushes only while this returns true (several nodes: only the log's integrator pushes, so
+  // the witnesses see one sequence of checkpoints). Empty: always.
+  std::function<bool()> active{};
 };
 
 // Pushes the latest checkpoint of `store` to every witness, on its own thread, off the request

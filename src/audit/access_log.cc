@@ -23,14 +23,44 @@ AccessLog::AccessLog(store::LogStore& store, AuditKeyProvider& keys,
 AccessLog::~AccessLog() { Stop(); }
 
 Status AccessLog::Start() {
+  {
+    std::lock_guard<std::mutex> integrate_lock(integrate_mu_);
+    if (store_.SharedAppends()) {
+      MV_RETURN_IF_ERROR(FollowOrLeadLocked(/*force_try=*/true));
+    } else {
+      MV_ASSIGN_OR_RETURN(lease_, store_.TryAcquireIntegratorLease());
+      if (!lease_) return FailedPrecondition("another process integrates the access log");
+      if (Status s = LeadLocked(); !s.ok()) {
+        lease_.reset();
+        return s;
+      }
+      SetLeading(true);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    accepting_ = true;
+    stop_writer_ = false;
+    stop_integrator_ = false;
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  integrator_ = std::thread([this] { IntegratorLoop(); });
+  running_ = true;
+  return Status::Ok();
+}
+
+Status AccessLog::LeadLocked() {
   MV_ASSIGN_OR_RETURN(uint64_t count, store_.EntryCount());
   StoredTree stored(store_);
   MV_ASSIGN_OR_RETURN(TreeBuilder builder, stored.Restore(count));
   MV_RETURN_IF_ERROR(store_.PutTiles(stored.rebuilt()));
   MV_ASSIGN_OR_RETURN(std::optional<store::LogCheckpointRow> latest, store_.LatestCheckpoint());
 
-  std::lock_guard<std::mutex> integrate_lock(integrate_mu_);
   builder_ = std::move(builder);
+  unstored_tiles_.clear();
+  signed_size_ = 0;
+  signed_any_ = false;
+  last_signed_at_ = 0;
   if (latest) {
     MV_ASSIGN_OR_RETURN(Checkpoint checkpoint, OpenCheckpoint(latest->note, verifier()));
     if (checkpoint.size > count) {
@@ -50,21 +80,68 @@ Status AccessLog::Start() {
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    durable_size_ = count;
+    durable_size_ = std::max(durable_size_, count);
     integrated_size_ = count;
-    checkpoint_size_ = signed_size_;
+    checkpoint_size_ = std::max(checkpoint_size_, signed_size_);
+    // Batches written before this point are in `count` already (or are read back later).
+    durable_batches_.clear();
   }
   if (!signed_any_ || builder_.size() > signed_size_) MV_RETURN_IF_ERROR(SignLocked());
+  return Status::Ok();
+}
+
+Status AccessLog::FollowOrLeadLocked(bool force_try) {
+  const auto now = std::chrono::steady_clock::now();
+  const bool due = force_try || now - lease_checked_ >= options_.lease_poll;
+  if (lease_ && due) {
+    lease_checked_ = now;
+    if (!lease_->StillHeld()) {
+      lease_.reset();
+      SetLeading(false);
+    }
+  } else if (!lease_ && due) {
+    lease_checked_ = now;
+    MV_ASSIGN_OR_RETURN(lease_, store_.TryAcquireIntegratorLease());
+    if (lease_) {
+      if (Status s = LeadLocked(); !s.ok()) {
+        lease_.reset();  // let another process try; this one tries again later
+        return s;
+      }
+      SetLeading(true);
+    }
+  }
+  if (lease_) {
+    // The leader integrates what every process appended.
+    MV_ASSIGN_OR_RETURN(uint64_t count, store_.EntryCount());
+    std::lock_guard<std::mutex> lock(mu_);
+    durable_size_ = std::max(durable_size_, count);
+    return Status::Ok();
+  }
+  if (!due) return Status::Ok();
+  // A follower serves the leader's latest checkpoint.
+  MV_ASSIGN_OR_RETURN(std::optional<store::LogCheckpointRow> latest, store_.LatestCheckpoint());
+  if (latest) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (latest->tree_size > checkpoint_size_) {
+      checkpoint_size_ = latest->tree_size;
+      checkpoint_cv_.notify_all();
+    }
+  }
+  return Status::Ok();
+}
+
+void AccessLog::SetLeading(bool leading) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    accepting_ = true;
-    stop_writer_ = false;
-    stop_integrator_ = false;
+    if (leading_ == leading) return;
+    leading_ = leading;
   }
-  writer_ = std::thread([this] { WriterLoop(); });
-  integrator_ = std::thread([this] { IntegratorLoop(); });
-  running_ = true;
-  return Status::Ok();
+  if (options_.on_leadership) options_.on_leadership(leading);
+}
+
+bool AccessLog::leading() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return leading_;
 }
 
 void AccessLog::Stop() {
@@ -85,7 +162,11 @@ void AccessLog::Stop() {
   Status s;
   {
     std::lock_guard<std::mutex> integrate_lock(integrate_mu_);
-    s = IntegrateLocked(/*force_sign=*/true);
+    if (store_.SharedAppends()) s = FollowOrLeadLocked(/*force_try=*/true);
+    if (s.ok() && lease_) s = IntegrateLocked(/*force_sign=*/true);
+    // Released at once, so that another process need not wait for this session to time out.
+    lease_.reset();
+    SetLeading(false);
   }
   std::lock_guard<std::mutex> lock(mu_);
   integrator_status_ = s;
@@ -146,7 +227,9 @@ void AccessLog::WriterLoop() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         durable_size_ = std::max(durable_size_, end);
-        durable_batches_.emplace_back(*first, std::move(entries));
+        // Handed to the integrator only if this process integrates; a follower's are read back
+        // by the leader from the store.
+        if (leading_) durable_batches_.emplace_back(*first, std::move(entries));
       }
       integrate_cv_.notify_one();
       for (size_t i = 0; i < callbacks.size(); ++i) callbacks[i](*first + i);
@@ -159,12 +242,19 @@ void AccessLog::WriterLoop() {
 }
 
 void AccessLog::IntegratorLoop() {
-  std::chrono::microseconds wait{0};  // 0: wait for new leaves only
+  const bool shared = store_.SharedAppends();
+  const auto poll = std::chrono::duration_cast<std::chrono::microseconds>(options_.lease_poll);
+  std::chrono::microseconds wait{0};  // 0: wait for new leaves only (shared: for lease_poll)
   while (true) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      auto ready = [&] { return stop_integrator_ || durable_size_ > integrated_size_; };
-      if (wait.count() > 0) {
+      // A follower integrates nothing: only the poll (or stopping) wakes it.
+      auto ready = [&] {
+        return stop_integrator_ || (leading_ && durable_size_ > integrated_size_);
+      };
+      if (shared) {
+        integrate_cv_.wait_for(lock, wait.count() > 0 ? std::min(wait, poll) : poll, ready);
+      } else if (wait.count() > 0) {
         integrate_cv_.wait_for(lock, wait, ready);
       } else {
         integrate_cv_.wait(lock, ready);
@@ -174,12 +264,15 @@ void AccessLog::IntegratorLoop() {
     Status s;
     {
       std::lock_guard<std::mutex> integrate_lock(integrate_mu_);
-      s = IntegrateLocked(/*force_sign=*/false);
+      if (shared) s = FollowOrLeadLocked(/*force_try=*/false);
       wait = std::chrono::microseconds(0);
-      if (builder_.size() > signed_size_ || !unstored_tiles_.empty()) {
-        const int64_t remaining =
-            last_signed_at_ + options_.checkpoint_interval_micros - clock_.Now();
-        wait = std::max(kMinimumWait, std::chrono::microseconds(remaining));
+      if (s.ok() && lease_) {
+        s = IntegrateLocked(/*force_sign=*/false);
+        if (builder_.size() > signed_size_ || !unstored_tiles_.empty()) {
+          const int64_t remaining =
+              last_signed_at_ + options_.checkpoint_interval_micros - clock_.Now();
+          wait = std::max(kMinimumWait, std::chrono::microseconds(remaining));
+        }
       }
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -189,6 +282,8 @@ void AccessLog::IntegratorLoop() {
 
 Status AccessLog::IntegrateAndSign() {
   std::lock_guard<std::mutex> integrate_lock(integrate_mu_);
+  if (store_.SharedAppends()) MV_RETURN_IF_ERROR(FollowOrLeadLocked(/*force_try=*/true));
+  if (!lease_) return FailedPrecondition("another process integrates the access log");
   return IntegrateLocked(/*force_sign=*/true);
 }
 
@@ -227,6 +322,12 @@ Status AccessLog::IntegrateLocked(bool force_sign) {
   if (builder_.size() == signed_size_ && signed_any_) return Status::Ok();
   if (!force_sign && clock_.Now() - last_signed_at_ < options_.checkpoint_interval_micros) {
     return Status::Ok();
+  }
+  // Another process may have taken over since the last check: never sign without the lease.
+  if (store_.SharedAppends() && !lease_->StillHeld()) {
+    lease_.reset();
+    SetLeading(false);
+    return Unavailable("access log: the integrator lease was lost");
   }
   return SignLocked();
 }

@@ -12,6 +12,14 @@
 // Sealing (the leaf's AEAD) runs on the calling thread, so request threads seal in parallel and
 // the writer thread only writes.
 //
+// Several processes (store.SharedAppends(), PostgreSQL): every process appends, the store keeps
+// the indexes dense, and only the holder of the store's integrator lease integrates and signs.
+// The others follow: every `lease_poll` they try to take the lease, and read the latest
+// checkpoint. The leader rechecks its lease as often, and before each signature, and reads back
+// the entries the other processes appended. When the leader dies its database session ends, the
+// lease is free, and the next follower to try restores the tree from the store (checking it
+// against the latest checkpoint, as Start does) and takes over.
+//
 // Errors reported to callbacks: the sealing error (InvalidArgument, NotFound for an unknown key
 // id), the store's error for the batch (Internal, Unavailable), Unavailable("access log
 // stopped") after Stop(). A request whose callback gets an error must not release its data.
@@ -23,6 +31,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +55,12 @@ struct AccessLogOptions {
   int64_t checkpoint_interval_micros = 1'000'000;
   // Most leaves written in one transaction.
   size_t max_batch = 16384;
+  // With shared appends: how often a follower tries to take the integrator lease and the leader
+  // checks it still holds it and looks for entries appended by other processes (real time).
+  std::chrono::milliseconds lease_poll{500};
+  // Called (on the integrator thread, or in Start/Stop) when this process takes or loses the
+  // integrator lease. May be empty.
+  std::function<void(bool leading)> on_leadership{};
 };
 
 class AccessLog {
@@ -61,15 +76,17 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  // Restores the tree from the store (rebuilding tiles a crash left unstored), checks that the
-  // stored log matches its latest checkpoint, signs a first checkpoint if there is none, and
-  // starts the writer and integrator threads.
+  // Takes the integrator lease if it is free; as its holder, restores the tree from the store
+  // (rebuilding tiles a crash left unstored), checks that the stored log matches its latest
+  // checkpoint and signs a first checkpoint if there is none. Then starts the writer and
+  // integrator threads.
   // Errors: IntegrityError if the store is shorter than, or its root differs from, the latest
   // checkpoint (a rolled-back or rewritten log.db: refusing to sign a fork); store errors.
   // Call once.
   Status Start();
-  // Drains: every leaf queued before Stop is made durable and its callback called; then the
-  // tree is integrated and a final checkpoint signed. Idempotent.
+  // Drains: every leaf queued before Stop is made durable and its callback called; then, if this
+  // process holds the integrator lease or can take it, the tree is integrated and a final
+  // checkpoint signed (otherwise the leader signs them), and the lease is released. Idempotent.
   void Stop();
 
   // Seals `leaf` and queues it; `on_durable` is called once, with the leaf's index when its batch
@@ -79,8 +96,11 @@ class AccessLog {
   Result<uint64_t> Append(const Leaf& leaf);
 
   // Integrates every durable leaf now and signs a checkpoint if the tree grew since the last
-  // one, whatever the interval. For shutdown, the CLI and tests.
+  // one, whatever the interval. For shutdown, the CLI and tests. FailedPrecondition when another
+  // process holds the integrator lease.
   Status IntegrateAndSign();
+  // Whether this process holds the integrator lease (always, for a store with one writer).
+  bool leading() const;
   // Waits (without sleeping past the deadline) until a checkpoint of at least `size` is stored.
   bool WaitForCheckpoint(uint64_t size, std::chrono::milliseconds timeout);
 
@@ -103,9 +123,14 @@ class AccessLog {
 
   void WriterLoop();
   void IntegratorLoop();
-  // REQUIRES: integrate_mu_ held.
+  // REQUIRES: integrate_mu_ held (for all four).
   Status IntegrateLocked(bool force_sign);
   Status SignLocked();
+  // Restores the tree from the store as the new lease holder, signing if it grew.
+  Status LeadLocked();
+  // With shared appends: keeps or takes the lease, or refreshes the follower's checkpoint size.
+  Status FollowOrLeadLocked(bool force_try);
+  void SetLeading(bool leading);
 
   store::LogStore& store_;
   AuditKeyProvider& keys_;
@@ -137,6 +162,9 @@ class AccessLog {
   bool signed_any_ = false;                // GUARDED_BY(integrate_mu_)
   UnixMicros last_signed_at_ = 0;          // GUARDED_BY(integrate_mu_)
   std::vector<store::LogTileRow> unstored_tiles_;  // GUARDED_BY(integrate_mu_)
+  std::unique_ptr<store::IntegratorLease> lease_;  // GUARDED_BY(integrate_mu_); null: follower
+  std::chrono::steady_clock::time_point lease_checked_{};  // GUARDED_BY(integrate_mu_)
+  bool leading_ = false;                   // GUARDED_BY(mu_): lease_ != nullptr
 
   std::thread writer_;
   std::thread integrator_;

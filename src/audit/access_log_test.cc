@@ -205,5 +205,156 @@ TEST(AccessLog, StartRebuildsTilesACrashLeftUnstored) {
   EXPECT_TRUE(report.ok()) << report.status().ToString();
 }
 
+
+// Several processes on one store (docs/postgres.md "Several nodes"), with one SQLite store shared
+// by two AccessLogs standing in for two nodes: appends from both stay dense, and a board that
+// grants one lease at a time stands in for the database's advisory lock.
+class LeaseBoard {
+ public:
+  class Lease final : public store::IntegratorLease {
+   public:
+    Lease(LeaseBoard& board, int id) : board_(board), id_(id) {}
+    ~Lease() override { board_.Release(id_); }
+    bool StillHeld() override { return board_.Holds(id_); }
+
+   private:
+    LeaseBoard& board_;
+    const int id_;
+  };
+
+  std::unique_ptr<store::IntegratorLease> TryAcquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (holder_ != 0) return nullptr;
+    holder_ = ++next_;
+    return std::make_unique<Lease>(*this, holder_);
+  }
+  // The holder's session died: the lease is free for another, and its holder learns it on its
+  // next check.
+  void Expire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    holder_ = 0;
+  }
+
+ private:
+  bool Holds(int id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return holder_ == id;
+  }
+  void Release(int id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (holder_ == id) holder_ = 0;
+  }
+  std::mutex mu_;
+  int holder_ = 0;
+  int next_ = 0;
+};
+
+// A node's view of the shared store: every call goes to the one store, leases to the board.
+class NodeStore final : public store::LogStore {
+ public:
+  NodeStore(store::LogStore& inner, LeaseBoard& board) : inner_(inner), board_(board) {}
+  bool SharedAppends() const override { return true; }
+  Result<std::unique_ptr<store::IntegratorLease>> TryAcquireIntegratorLease() override {
+    return board_.TryAcquire();
+  }
+  Result<uint64_t> AppendEntries(std::span<const Bytes> e) override {
+    return inner_.AppendEntries(e);
+  }
+  Result<uint64_t> EntryCount() override { return inner_.EntryCount(); }
+  Result<std::vector<Bytes>> ReadEntries(uint64_t start, uint64_t count) override {
+    return inner_.ReadEntries(start, count);
+  }
+  Status PutTiles(std::span<const store::LogTileRow> tiles) override {
+    return inner_.PutTiles(tiles);
+  }
+  Result<std::optional<Bytes>> GetTile(int level, uint64_t index) override {
+    return inner_.GetTile(level, index);
+  }
+  Result<uint64_t> TileCount(int level) override { return inner_.TileCount(level); }
+  Status AddCheckpoint(const store::LogCheckpointRow& row) override {
+    return inner_.AddCheckpoint(row);
+  }
+  Result<std::optional<store::LogCheckpointRow>> LatestCheckpoint() override {
+    return inner_.LatestCheckpoint();
+  }
+  Result<std::vector<store::LogCheckpointRow>> ListCheckpoints() override {
+    return inner_.ListCheckpoints();
+  }
+  Status AddCosignature(const store::LogCosignatureRow& row) override {
+    return inner_.AddCosignature(row);
+  }
+  Result<std::vector<store::LogCosignatureRow>> ListCosignatures(uint64_t size) override {
+    return inner_.ListCosignatures(size);
+  }
+  Status AppendPatientIndex(uint64_t from, uint64_t to,
+                            std::span<const store::PatientLeafRow> rows) override {
+    return inner_.AppendPatientIndex(from, to, rows);
+  }
+  Result<uint64_t> PatientIndexSize() override { return inner_.PatientIndexSize(); }
+  Result<std::vector<uint64_t>> PatientLeaves(const std::string& id) override {
+    return inner_.PatientLeaves(id);
+  }
+  uint64_t SyncCount() const override { return inner_.SyncCount(); }
+
+ private:
+  store::LogStore& inner_;
+  LeaseBoard& board_;
+};
+
+TEST(AccessLog, OfTwoNodesOneIntegratesBothAppendsAndTheOtherTakesOverWhenItsLeaseDies) {
+  LogFixture f;  // owns the shared SQLite store, the keys and the clock
+  ASSERT_TRUE(f.Open().ok());
+  f.Close();
+  auto shared = store::OpenSqliteLogStore(f.path());
+  ASSERT_TRUE(shared.ok());
+  LeaseBoard board;
+  NodeStore store_a(**shared, board);
+  NodeStore store_b(**shared, board);
+  auto nonces = NewSystemRandom();
+  AccessLogOptions options;
+  options.origin = testing::kOrigin;
+  options.lease_poll = std::chrono::milliseconds(5);
+  std::atomic<int> b_took_over{0};
+  AccessLogOptions options_b = options;
+  options_b.on_leadership = [&](bool leading) {
+    if (leading) ++b_took_over;
+  };
+  AccessLog a(store_a, f.keys(), f.log_key(), f.clock(), *nonces, options);
+  AccessLog b(store_b, f.keys(), f.log_key(), f.clock(), *nonces, options_b);
+  ASSERT_TRUE(a.Start().ok());
+  ASSERT_TRUE(b.Start().ok());
+  EXPECT_TRUE(a.leading());
+  EXPECT_FALSE(b.leading());
+
+  testing::AppendMany(a, 0, 40);
+  testing::AppendMany(b, 40, 100);
+  // Only the leader signs, and it signs what both appended.
+  EXPECT_EQ(b.IntegrateAndSign().code(), Code::kFailedPrecondition);
+  ASSERT_TRUE(a.IntegrateAndSign().ok());
+  EXPECT_EQ((*shared)->LatestCheckpoint().value()->tree_size, 100u);
+  // The follower serves the leader's checkpoint size.
+  EXPECT_TRUE(b.WaitForCheckpoint(100, kDeadline));
+
+  board.Expire();  // A's database session is gone
+  testing::AppendMany(b, 100, 130);
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!b.leading() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_TRUE(b.leading());
+  EXPECT_EQ(b_took_over.load(), 1);
+  // A never signs again without the lease, and gets its leaves signed by B.
+  testing::AppendMany(a, 130, 140);
+  EXPECT_EQ(a.IntegrateAndSign().code(), Code::kFailedPrecondition);
+  EXPECT_FALSE(a.leading());
+  ASSERT_TRUE(b.IntegrateAndSign().ok());
+  EXPECT_EQ((*shared)->LatestCheckpoint().value()->tree_size, 140u);
+  a.Stop();
+  b.Stop();
+  Result<VerifyReport> report = Verify(**shared, f.log_key().public_key());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->tree_size, 140u);
+}
+
 }  // namespace
 }  // namespace medvault::audit

@@ -52,9 +52,31 @@ struct LogCosignatureRow {
   std::string line;     // the signature line, "— name base64(...)\n"
 };
 
+// The right to integrate the log (build its tiles and sign its checkpoints), held by one process
+// at a time among all those appending to one store. Released on destruction, or when the holder's
+// process dies. Thread-safety: one owner.
+class IntegratorLease {
+ public:
+  virtual ~IntegratorLease() = default;
+  // Whether the lease is still held. On PostgreSQL this is one round trip on the lease's own
+  // session: false once that session is gone (then another process may hold the lease).
+  virtual bool StillHeld() = 0;
+};
+
 class LogStore {
  public:
   virtual ~LogStore() = default;
+
+  // Whether several processes may append to this store at once. When true, appends from every
+  // process are serialised by the store (indexes stay dense) and a process integrating the log
+  // must read back the entries the others appended; only the holder of the integrator lease
+  // integrates. When false (SQLite), one process at a time opens the log for writing (the vault's
+  // log.lock) and it always holds the lease.
+  virtual bool SharedAppends() const { return false; }
+  // The integrator lease, or nullptr if another process holds it. The default, for stores that
+  // only one process writes, always grants it.
+  // Errors: Unavailable if the backend cannot be reached.
+  virtual Result<std::unique_ptr<IntegratorLease>> TryAcquireIntegratorLease();
 
   // Appends `entries` in one transaction and returns the index of the first one; the others
   // follow it densely. Durable (fsynced) when it returns OK. REQUIRES: !entries.empty().
@@ -73,7 +95,8 @@ class LogStore {
   // Number of tiles stored at `level` (they are stored in order: indexes 0..count-1).
   virtual Result<uint64_t> TileCount(int level) = 0;
 
-  // Keeps a signed checkpoint forever. Checkpoints are kept in signing order.
+  // Keeps a signed checkpoint forever. Checkpoints are kept in signing order. A store with
+  // SharedAppends() refuses, with FailedPrecondition, a checkpoint smaller than one it holds.
   virtual Status AddCheckpoint(const LogCheckpointRow& row) = 0;
   // The most recently added checkpoint, or nullopt.
   virtual Result<std::optional<LogCheckpointRow>> LatestCheckpoint() = 0;

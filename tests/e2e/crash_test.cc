@@ -25,65 +25,6 @@ using nlohmann::json;
 constexpr int kClientThreads = 4;
 constexpr int kRespondedBeforeKill = 400;
 
-// `medvault serve --http` on port 0 as a child process we can SIGKILL (the harness's Vault only
-// stops its server with SIGTERM).
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::string& data_dir) : dir_(data_dir) {}
-  ~ServerProcess() { Kill(); }
-
-  // Starts the server and waits for its `listening on` line; its port, or 0.
-  int Start() {
-    const char* env_bin = std::getenv("MEDVAULT_BIN");
-    const std::string bin = env_bin != nullptr ? env_bin : "build/medvault";
-    const std::string out_path = dir_ + "/crash-server.out";
-    std::remove(out_path.c_str());
-    const std::vector<std::string> args = {bin,        "serve",       "--data", dir_,
-                                           "--listen", "127.0.0.1:0", "--http"};
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      const int err =
-          open((dir_ + "/crash-server.err").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(out, 1);
-      dup2(err, 2);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    int port = 0;
-    WaitFor(
-        [&] {
-          std::ifstream in(out_path);
-          std::string line;
-          while (std::getline(in, line)) {
-            if (line.rfind("listening on ", 0) == 0) {
-              port = std::stoi(line.substr(line.rfind(':') + 1));
-            }
-          }
-          int status = 0;
-          return port > 0 || waitpid(pid_, &status, WNOHANG) == pid_;
-        },
-        60'000, 20);
-    return port;
-  }
-
-  // SIGKILL: no drain, no final checkpoint, nothing flushed that was not already durable.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-};
-
 // The tree size `medvault audit verify` reports, or -1 (with a test failure) if it fails.
 int64_t VerifiedTreeSize(const std::string& dir) {
   CommandResult r = RunMedvault({"audit", "verify", "--data", dir});
@@ -103,7 +44,7 @@ TEST(Crash, KilledServerLeavesAVerifiableLogWithALeafForEveryReleasedResponse) {
     users.push_back(vault.AddUser(practice, "dr.crash" + std::to_string(i), "practitioner"));
   }
 
-  ServerProcess server(vault.dir());
+  ServerProcess server(vault.dir(), "crash-server");
   const int port = server.Start();
   ASSERT_GT(port, 0) << "serve did not start";
 

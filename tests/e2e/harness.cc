@@ -417,6 +417,82 @@ std::string Vault::ServerOutput() const {
   return all;
 }
 
+ServerProcess::ServerProcess(std::string data_dir, std::string name)
+    : dir_(std::move(data_dir)), name_(std::move(name)) {}
+
+ServerProcess::~ServerProcess() { Kill(); }
+
+int ServerProcess::Start() {
+  const std::string bin = Bin();
+  const std::string out_path = dir_ + "/" + name_ + ".out";
+  const std::string err_path = dir_ + "/" + name_ + ".err";
+  std::remove(out_path.c_str());
+  const std::vector<std::string> args = {"serve",    "--data",      dir_,
+                                         "--listen", "127.0.0.1:0", "--http"};
+  std::vector<char*> argv = Argv(bin, args);
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(out, 1);
+    dup2(err, 2);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  port_ = 0;
+  WaitFor(
+      [&] {
+        std::ifstream in(out_path);
+        std::string line;
+        while (std::getline(in, line)) {
+          if (line.rfind("listening on ", 0) == 0) {
+            port_ = std::stoi(line.substr(line.rfind(':') + 1));
+          }
+        }
+        int status = 0;
+        return port_ > 0 || waitpid(pid_, &status, WNOHANG) == pid_;
+      },
+      60'000, 20);
+  return port_;
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 90'000);
+  if (!exited) {
+    ADD_FAILURE() << name_ << " did not stop on SIGTERM";
+    Kill();
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string ServerProcess::Output() const {
+  std::string all;
+  for (const char* ext : {".out", ".err"}) {
+    std::ifstream in(dir_ + "/" + name_ + ext);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    all += ss.str();
+  }
+  return all;
+}
+
+std::unique_ptr<HttpClient> ServerProcess::Client() const {
+  return std::make_unique<HttpClient>("127.0.0.1", port_, false);
+}
+
 std::unique_ptr<HttpClient> Vault::Client() const {
   return std::make_unique<HttpClient>("127.0.0.1", port_, tls_, dir_.path() + "/tls/cert.pem");
 }

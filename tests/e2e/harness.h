@@ -112,6 +112,35 @@ class Vault {
   bool tls_ = false;
 };
 
+// One more `medvault serve --http` on 127.0.0.1:0 over a vault's directory, as a child process
+// that can be killed: the crash tests, and several nodes of one PostgreSQL vault. Its stdout and
+// stderr go to DIR/NAME.out and DIR/NAME.err. Killed (SIGKILL) on destruction if still running.
+class ServerProcess {
+ public:
+  ServerProcess(std::string data_dir, std::string name);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and waits for its `listening on` line; its port, or 0.
+  int Start();
+  int port() const { return port_; }
+  bool running() const { return pid_ > 0; }
+  // SIGKILL: no drain, no final checkpoint, nothing flushed that was not already durable.
+  void Kill();
+  // SIGTERM, then waits (with a deadline) for the exit; its exit code, or -1.
+  int Stop();
+  // Everything the process wrote to stdout and stderr so far.
+  std::string Output() const;
+  std::unique_ptr<HttpClient> Client() const;
+
+ private:
+  std::string dir_;
+  std::string name_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
 // A valid FHIR Patient with the given names and a NIR (13 digits + computed key).
 nlohmann::json SamplePatient(const std::string& family, const std::string& given,
                              const std::string& nir13 = "1841275056007");

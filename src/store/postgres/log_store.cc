@@ -24,6 +24,32 @@ using postgres::Rows;
 
 // "mvlogapp" in ASCII: the advisory lock serialising appends to log_entries.
 constexpr int64_t kAppendLock = 0x6d766c6f67617070;
+// "mvlogck": the advisory lock ordering checkpoint inserts.
+constexpr int64_t kCheckpointLock = 0x6d766c6f67636b;
+// "mvin" in ASCII: the first key of the integrator lease's session advisory lock; the second is
+// a hash of the schema, so that vaults in different schemas of one database lead separately.
+constexpr int32_t kIntegratorLock = 0x6d76696e;
+
+// The integrator lease: a session-level advisory lock on a connection of its own (never a pooled
+// one), so that it lives exactly as long as that session. The server releases it when the session
+// ends, including when the holding process is killed or its connection drops.
+class PgIntegratorLease final : public IntegratorLease {
+ public:
+  explicit PgIntegratorLease(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  bool StillHeld() override {
+    if (!conn_ || conn_->Broken()) return false;
+    // A session keeps its advisory locks until it ends: one successful round trip on it is proof
+    // that the lease is still held.
+    if (!conn_->Simple("SELECT 1", "integrator lease check").ok()) {
+      conn_.reset();
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  std::unique_ptr<Connection> conn_;
+};
 
 constexpr Migration kLogSteps[] = {
     {1, R"sql(
@@ -173,12 +199,29 @@ class PgLogStore final : public LogStore {
   }
 
   Status AddCheckpoint(const LogCheckpointRow& row) override {
-    Params p;
-    p.Int(static_cast<int64_t>(row.tree_size)).Int(row.signed_at).Text(row.note);
-    MV_RETURN_IF_ERROR(Exec("INSERT INTO log_checkpoints (tree_size, signed_at, note) "
-                            "VALUES ($1, $2, $3)",
-                            p, "insert checkpoint")
-                           .status());
+    // Checkpoints stay in tree order even if two nodes briefly both believe they integrate (a
+    // lease lost between its check and the signature): the smaller one is refused.
+    int64_t added = 0;
+    MV_RETURN_IF_ERROR(
+        postgres::InTransaction(*pool_, Isolation::kReadCommitted, [&](Connection& conn) {
+          Params lock;
+          lock.Int(kCheckpointLock);
+          MV_RETURN_IF_ERROR(
+              conn.Run("SELECT pg_advisory_xact_lock($1)", lock, "checkpoint lock"));
+          Params p;
+          p.Int(static_cast<int64_t>(row.tree_size)).Int(row.signed_at).Text(row.note);
+          MV_ASSIGN_OR_RETURN(
+              Rows r, conn.Exec("INSERT INTO log_checkpoints (tree_size, signed_at, note) "
+                                "SELECT $1, $2, $3 WHERE NOT EXISTS "
+                                "(SELECT 1 FROM log_checkpoints WHERE tree_size > $1)",
+                                p, "insert checkpoint"));
+          added = r.Affected();
+          return Status::Ok();
+        }));
+    if (added == 0) {
+      return FailedPrecondition("log store: a checkpoint of a larger tree than " +
+                                std::to_string(row.tree_size) + " is already stored");
+    }
     sync_count_.fetch_add(1);
     return Status::Ok();
   }
@@ -295,6 +338,19 @@ class PgLogStore final : public LogStore {
   }
 
   uint64_t SyncCount() const override { return sync_count_.load(); }
+
+  bool SharedAppends() const override { return true; }
+
+  Result<std::unique_ptr<IntegratorLease>> TryAcquireIntegratorLease() override {
+    MV_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, Connection::Open(pool_->target()));
+    Params p;
+    p.Int(kIntegratorLock);
+    MV_ASSIGN_OR_RETURN(
+        Rows r, conn->Exec("SELECT pg_try_advisory_lock($1::int4, hashtext(current_schema()))",
+                           p, "integrator lease"));
+    if (!r.Bool(0, 0)) return std::unique_ptr<IntegratorLease>();
+    return std::unique_ptr<IntegratorLease>(new PgIntegratorLease(std::move(conn)));
+  }
 
  private:
   Result<Rows> Exec(const std::string& sql, const Params& params, std::string_view what) {
