@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 #include "core/testing/temp_dir.h"
@@ -181,6 +182,50 @@ TEST_F(PostgresLogStoreTest, ConcurrentAppendsFromTwoStoresNeverInterleaveBatche
   EXPECT_EQ(store_->EntryCount().value(), uint64_t{kThreads * kBatches * 3});
   EXPECT_EQ(store_->ReadEntries(0, kThreads * kBatches * 3).value().size(),
             size_t{kThreads * kBatches * 3});
+}
+
+TEST_F(PostgresLogStoreTest, TheIntegratorLeaseIsHeldByOneStoreAtATimeAndFreedWithItsHolder) {
+  EXPECT_TRUE(store_->SharedAppends());
+  std::unique_ptr<LogStore> other = OpenPostgresLogStore(options_).value();
+  std::unique_ptr<IntegratorLease> lease = store_->TryAcquireIntegratorLease().value();
+  ASSERT_NE(lease, nullptr);
+  EXPECT_TRUE(lease->StillHeld());
+  EXPECT_EQ(other->TryAcquireIntegratorLease().value(), nullptr);
+  EXPECT_EQ(store_->TryAcquireIntegratorLease().value(), nullptr);  // not re-entrant either
+  lease.reset();
+  std::unique_ptr<IntegratorLease> taken = other->TryAcquireIntegratorLease().value();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_TRUE(taken->StillHeld());
+}
+
+TEST_F(PostgresLogStoreTest, ALeaseWhoseSessionDiesIsLostAndFreeForAnotherStore) {
+  std::unique_ptr<IntegratorLease> lease = store_->TryAcquireIntegratorLease().value();
+  ASSERT_NE(lease, nullptr);
+  std::unique_ptr<LogStore> other = OpenPostgresLogStore(options_).value();
+  ASSERT_EQ(other->TryAcquireIntegratorLease().value(), nullptr);
+  // What the server does when the holding process is killed: its session ends.
+  ExecRaw(options_,
+          "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+          "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+          "AND classid = 1836476782 AND objid = hashtext(current_schema())::oid "
+          "AND objsubid = 2 AND pid <> pg_backend_pid()");
+  EXPECT_FALSE(lease->StillHeld());
+  std::unique_ptr<IntegratorLease> taken;
+  for (int attempt = 0; attempt < 200 && taken == nullptr; ++attempt) {
+    taken = other->TryAcquireIntegratorLease().value();  // the backend exits asynchronously
+    if (taken == nullptr) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(taken, nullptr);
+  EXPECT_TRUE(taken->StillHeld());
+}
+
+TEST_F(PostgresLogStoreTest, ACheckpointSmallerThanAStoredOneIsRefused) {
+  ASSERT_TRUE(store_->AddCheckpoint({10, 1, "ten"}).ok());
+  ASSERT_TRUE(store_->AddCheckpoint({10, 2, "ten again"}).ok());
+  EXPECT_EQ(store_->AddCheckpoint({9, 3, "nine"}).code(), Code::kFailedPrecondition);
+  ASSERT_TRUE(store_->AddCheckpoint({12, 4, "twelve"}).ok());
+  EXPECT_EQ(store_->LatestCheckpoint().value()->note, "twelve");
+  EXPECT_EQ(store_->ListCheckpoints().value().size(), 3u);
 }
 
 TEST_F(PostgresLogStoreTest, PatientIndexAdvancesOnlyFromItsCurrentSize) {
