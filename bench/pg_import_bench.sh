@@ -3,7 +3,10 @@
 # generated NDJSON file, same run, `runs` times each. Reports, per run and as medians, the wall
 # clock rate and the rate per CPU-second (medvault's CPU plus, for PostgreSQL, the server's:
 # postmaster, its reaped backends and live children). The PostgreSQL cluster is a private one
-# (tests/tools/pg_cluster.sh) with fsync and synchronous_commit on (PG_DURABLE=1).
+# (tests/tools/pg_cluster.sh) with fsync and synchronous_commit on (PG_DURABLE=1). Two PostgreSQL
+# layouts: `postgres` keeps the keys in the vault directory's SQLite keys.db (the default), and
+# `pg+keys` puts them in a second database of the same cluster (--pg-keys, as nodes on different
+# hosts need).
 # Usage: bench/pg_import_bench.sh [build/medvault] [patients, default 100000] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,39 +35,56 @@ pg_ticks() {
   echo "$total"
 }
 
+pg_children() { pgrep -c -P "$(head -n 1 "$(cat "$STATE/datadir")/data/postmaster.pid")" || true; }
+
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "patients per run: $N"
-printf '%-9s %4s %9s %12s %10s %10s %14s\n' backend run wall_s patients/s mv_cpu_s pg_cpu_s patients/cpu_s
+printf '%-9s %4s %6s %9s %12s %10s %10s %14s\n' backend run load wall_s patients/s mv_cpu_s pg_cpu_s \
+  patients/cpu_s
 declare -A WALL_RATES CPU_RATES
 for run in $(seq 1 "$RUNS"); do
-  for backend in sqlite postgres; do
+  for backend in sqlite postgres pg+keys; do
     dir=$WORK/v-$backend-$run
     if [[ $backend == postgres ]]; then
       tests/tools/pg_cluster.sh createdb "$STATE" "bench$run"
       "$BIN" init --data "$dir" --backend postgres --pg "${URL%/*}/bench$run" >/dev/null
+    elif [[ $backend == pg+keys ]]; then
+      tests/tools/pg_cluster.sh createdb "$STATE" "benchk$run"
+      tests/tools/pg_cluster.sh createdb "$STATE" "keys$run"
+      "$BIN" init --data "$dir" --backend postgres --pg "${URL%/*}/benchk$run" \
+        --pg-keys "${URL%/*}/keys$run" >/dev/null
     else
       "$BIN" init --data "$dir" >/dev/null
     fi
     practice=$("$BIN" practice add --data "$dir" --name "Cabinet $run")
+    load=$(cut -d' ' -f1 /proc/loadavg)  # 1-minute load average as the run starts
+    children=$(pg_children)
     before=$(pg_ticks)
     /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$BIN" import --data "$dir" --practice "$practice" \
       "$WORK/p.ndjson" >/dev/null
+    # The import's backends count once the postmaster has reaped them (a backend that has exited
+    # but is not reaped yet is in neither figure): wait for them to go, 5 s at most.
+    for _ in $(seq 50); do (($(pg_children) <= children)) && break; sleep 0.1; done
     after=$(pg_ticks)
     read -r wall user sys <"$WORK/time"
     pg_cpu=0
-    [[ $backend == postgres ]] && pg_cpu=$(echo "scale=2; ($after - $before) / $TCK" | bc)
+    [[ $backend != sqlite ]] && pg_cpu=$(echo "scale=2; ($after - $before) / $TCK" | bc)
     mv_cpu=$(echo "$user + $sys" | bc)
     wall_rate=$(echo "$N / $wall" | bc)
     cpu_rate=$(echo "$N / ($mv_cpu + $pg_cpu)" | bc)
-    printf '%-9s %4s %9s %12s %10s %10s %14s\n' "$backend" "$run" "$wall" "$wall_rate" "$mv_cpu" \
-      "$pg_cpu" "$cpu_rate"
+    printf '%-9s %4s %6s %9s %12s %10s %10s %14s\n' "$backend" "$run" "$load" "$wall" "$wall_rate" \
+      "$mv_cpu" "$pg_cpu" "$cpu_rate"
     WALL_RATES[$backend]+="$wall_rate "
     CPU_RATES[$backend]+="$cpu_rate "
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
-for backend in sqlite postgres; do
+for backend in sqlite postgres pg+keys; do
   echo "median $backend: $(echo "${WALL_RATES[$backend]}" | median) patients/s wall, $(echo "${CPU_RATES[$backend]}" | median) patients per CPU-second"
 done
-pw=$(echo "${WALL_RATES[postgres]}" | median); sw=$(echo "${WALL_RATES[sqlite]}" | median)
-echo "ratio postgres / sqlite (wall): $(echo "scale=2; $pw / $sw" | bc)"
+sw=$(echo "${WALL_RATES[sqlite]}" | median)
+for backend in postgres pg+keys; do
+  pw=$(echo "${WALL_RATES[$backend]}" | median)
+  echo "ratio $backend / sqlite (wall): $(echo "scale=2; $pw / $sw" | bc)"
+done
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
