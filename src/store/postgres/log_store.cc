@@ -36,6 +36,17 @@ constexpr int32_t kIntegratorLock = 0x6d76696e;
 class PgIntegratorLease final : public IntegratorLease {
  public:
   explicit PgIntegratorLease(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  // Unlocks before closing, so that the lease is free when this returns (a closed session's
+  // locks are released by its backend a little later).
+  ~PgIntegratorLease() override {
+    if (conn_ && !conn_->Broken()) {
+      Params p;
+      p.Int(kIntegratorLock);
+      conn_->Run("SELECT pg_advisory_unlock($1::int4, hashtext(current_schema()))", p,
+                 "integrator lease release")
+          .IgnoreError();
+    }
+  }
   bool StillHeld() override {
     if (!conn_ || conn_->Broken()) return false;
     // A session keeps its advisory locks until it ends: one successful round trip on it is proof

@@ -1,6 +1,6 @@
-// The PostgreSQL backend against the backend-independent store suite, plus the log store and
-// what is particular to this backend (migrations, pooling, URL redaction). Each test works in a
-// schema of its own in the private test cluster (pg_testing.h).
+// The PostgreSQL backend against the backend-independent store suites (data, keys, log), plus
+// what is particular to this backend (migrations, the integrator lease, URL redaction). Each
+// test works in a schema of its own in the private test cluster (pg_testing.h).
 #include "store/postgres/postgres_store.h"
 
 #include <gmock/gmock.h>
@@ -12,16 +12,17 @@
 #include "core/testing/temp_dir.h"
 #include "store/postgres/pg.h"
 #include "store/postgres/pg_testing.h"
+#include "store/testsuite/log_store_suite.h"
 #include "store/testsuite/store_testsuite.h"
 
 namespace medvault::store {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::PostgresTestSchema;
 using testing::PostgresTestUrl;
 using testing::DataStoreSuite;
 using testing::KeyStoreSuite;
+using testing::LogStoreSuite;
 using testing::StoreConcurrencySuite;
 
 PostgresOptions OptionsFor(const std::string& dir, const std::string& suffix) {
@@ -52,12 +53,6 @@ INSTANTIATE_TEST_SUITE_P(Postgres, KeyStoreSuite, ::testing::Values(PostgresFact
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreConcurrencySuite, ::testing::Values(PostgresFactory()),
                          testing::FactoryName);
 
-Bytes Entry(int i) { return ToBytes("entry-" + std::to_string(i)); }
-
-LogTileRow Tile(int level, uint64_t index, uint8_t fill) {
-  return {level, index, Bytes(kLogTileBytes, fill)};
-}
-
 // Runs raw SQL in the test's schema (to damage the stored data on purpose).
 void ExecRaw(const PostgresOptions& options, const char* sql) {
   postgres::Target target{options.url, options.schema};
@@ -66,6 +61,18 @@ void ExecRaw(const PostgresOptions& options, const char* sql) {
   Status s = (*conn)->Simple(sql, "raw");
   ASSERT_TRUE(s.ok()) << s.ToString();
 }
+
+testing::LogStoreFactory PostgresLogFactory() {
+  return {"Postgres",
+          [](const std::string& dir) -> Result<std::unique_ptr<LogStore>> {
+            if (PostgresTestUrl().empty()) return FailedPrecondition(testing::kNoPostgres);
+            return OpenPostgresLogStore(OptionsFor(dir, "log"));
+          },
+          [](const std::string& dir, const char* sql) { ExecRaw(OptionsFor(dir, "log"), sql); }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, LogStoreSuite, ::testing::Values(PostgresLogFactory()),
+                         testing::LogFactoryName);
 
 class PostgresLogStoreTest : public ::testing::Test {
  protected:
@@ -80,123 +87,6 @@ class PostgresLogStoreTest : public ::testing::Test {
   PostgresOptions options_;
   std::unique_ptr<LogStore> store_;
 };
-
-TEST_F(PostgresLogStoreTest, AppendsReturnDenseIndexesAndReadBack) {
-  std::vector<Bytes> first = {Entry(0), Entry(1), Entry(2)};
-  std::vector<Bytes> second = {Entry(3)};
-  EXPECT_EQ(store_->AppendEntries(first).value(), 0u);
-  EXPECT_EQ(store_->AppendEntries(second).value(), 3u);
-  EXPECT_EQ(store_->EntryCount().value(), 4u);
-  std::vector<Bytes> read = store_->ReadEntries(1, 10).value();
-  ASSERT_EQ(read.size(), 3u);
-  EXPECT_EQ(read[0], Entry(1));
-  EXPECT_EQ(read[2], Entry(3));
-  EXPECT_TRUE(store_->ReadEntries(4, 2).value().empty());
-}
-
-TEST_F(PostgresLogStoreTest, EachAppendIsOneTransaction) {
-  const uint64_t before = store_->SyncCount();
-  std::vector<Bytes> batch(100, Entry(0));
-  ASSERT_TRUE(store_->AppendEntries(batch).ok());
-  EXPECT_EQ(store_->SyncCount(), before + 1);
-  EXPECT_EQ(store_->AppendEntries({}).status().code(), Code::kInvalidArgument);
-}
-
-TEST_F(PostgresLogStoreTest, EntriesSurviveReopening) {
-  std::vector<Bytes> batch = {Entry(0), Entry(1)};
-  ASSERT_TRUE(store_->AppendEntries(batch).ok());
-  store_.reset();
-  std::unique_ptr<LogStore> reopened = OpenPostgresLogStore(options_).value();
-  EXPECT_EQ(reopened->EntryCount().value(), 2u);
-  EXPECT_EQ(reopened->ReadEntries(0, 2).value()[1], Entry(1));
-}
-
-TEST_F(PostgresLogStoreTest, AGapInTheEntriesIsAnIntegrityErrorNamingTheIndex) {
-  std::vector<Bytes> batch = {Entry(0), Entry(1), Entry(2), Entry(3)};
-  ASSERT_TRUE(store_->AppendEntries(batch).ok());
-  ExecRaw(options_, "DELETE FROM log_entries WHERE idx = 2");
-  Result<std::vector<Bytes>> read = store_->ReadEntries(0, 4);
-  EXPECT_EQ(read.status().code(), Code::kIntegrity);
-  EXPECT_EQ(read.status().message(), "log entry 2 is missing");
-  EXPECT_EQ(store_->ReadEntries(0, 3).status().message(), "log entry 2 is missing");
-}
-
-TEST_F(PostgresLogStoreTest, TilesAreStoredOnceAndNeverChange) {
-  std::vector<LogTileRow> tiles = {Tile(0, 0, 1), Tile(0, 1, 2), Tile(1, 0, 3)};
-  ASSERT_TRUE(store_->PutTiles(tiles).ok());
-  ASSERT_TRUE(store_->PutTiles(tiles).ok());  // idempotent
-  EXPECT_EQ(store_->TileCount(0).value(), 2u);
-  EXPECT_EQ(store_->TileCount(1).value(), 1u);
-  EXPECT_EQ(store_->TileCount(2).value(), 0u);
-  EXPECT_EQ(*store_->GetTile(0, 1).value(), Bytes(kLogTileBytes, 2));
-  EXPECT_FALSE(store_->GetTile(0, 2).value().has_value());
-  std::vector<LogTileRow> changed = {Tile(0, 1, 9)};
-  Status s = store_->PutTiles(changed);
-  EXPECT_EQ(s.code(), Code::kIntegrity);
-  EXPECT_EQ(s.message(), "log store: tile 0/1 differs from the stored one");
-  std::vector<LogTileRow> short_tile = {{0, 5, Bytes(31)}};
-  EXPECT_EQ(store_->PutTiles(short_tile).code(), Code::kInvalidArgument);
-}
-
-TEST_F(PostgresLogStoreTest, EveryCheckpointIsKeptInSigningOrder) {
-  EXPECT_FALSE(store_->LatestCheckpoint().value().has_value());
-  ASSERT_TRUE(store_->AddCheckpoint({0, 10, "zero\n"}).ok());
-  ASSERT_TRUE(store_->AddCheckpoint({5, 20, "five\n"}).ok());
-  ASSERT_TRUE(store_->AddCheckpoint({5, 30, "five again\n"}).ok());
-  std::vector<LogCheckpointRow> all = store_->ListCheckpoints().value();
-  ASSERT_EQ(all.size(), 3u);
-  EXPECT_EQ(all[1].tree_size, 5u);
-  EXPECT_EQ(all[1].signed_at, 20);
-  EXPECT_EQ(store_->LatestCheckpoint().value()->note, "five again\n");
-}
-
-TEST_F(PostgresLogStoreTest, CosignaturesAreListedPerTreeSize) {
-  ASSERT_TRUE(store_->AddCosignature({5, "w1", "— w1 AAAA\n"}).ok());
-  ASSERT_TRUE(store_->AddCosignature({6, "w1", "— w1 BBBB\n"}).ok());
-  ASSERT_TRUE(store_->AddCosignature({6, "w2", "— w2 CCCC\n"}).ok());
-  EXPECT_EQ(store_->ListCosignatures(6).value().size(), 2u);
-  EXPECT_EQ(store_->ListCosignatures(5).value()[0].line, "— w1 AAAA\n");
-  EXPECT_TRUE(store_->ListCosignatures(7).value().empty());
-}
-
-TEST_F(PostgresLogStoreTest, ConcurrentAppendsFromTwoStoresNeverInterleaveBatches) {
-  // Two stores on one database stand for two nodes: appends stay dense and whole.
-  std::unique_ptr<LogStore> other = OpenPostgresLogStore(options_).value();
-  constexpr int kThreads = 4;
-  constexpr int kBatches = 25;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      LogStore& store = t % 2 == 0 ? *store_ : *other;
-      for (int b = 0; b < kBatches; ++b) {
-        std::vector<Bytes> batch(3, Entry(t));
-        Result<uint64_t> first = store.AppendEntries(batch);
-        ASSERT_TRUE(first.ok()) << first.status().ToString();
-        std::vector<Bytes> back = store.ReadEntries(*first, 3).value();
-        ASSERT_EQ(back.size(), 3u);
-        for (const Bytes& e : back) EXPECT_EQ(e, Entry(t));
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  EXPECT_EQ(store_->EntryCount().value(), uint64_t{kThreads * kBatches * 3});
-  EXPECT_EQ(store_->ReadEntries(0, kThreads * kBatches * 3).value().size(),
-            size_t{kThreads * kBatches * 3});
-}
-
-TEST_F(PostgresLogStoreTest, TheIntegratorLeaseIsHeldByOneStoreAtATimeAndFreedWithItsHolder) {
-  EXPECT_TRUE(store_->SharedAppends());
-  std::unique_ptr<LogStore> other = OpenPostgresLogStore(options_).value();
-  std::unique_ptr<IntegratorLease> lease = store_->TryAcquireIntegratorLease().value();
-  ASSERT_NE(lease, nullptr);
-  EXPECT_TRUE(lease->StillHeld());
-  EXPECT_EQ(other->TryAcquireIntegratorLease().value(), nullptr);
-  EXPECT_EQ(store_->TryAcquireIntegratorLease().value(), nullptr);  // not re-entrant either
-  lease.reset();
-  std::unique_ptr<IntegratorLease> taken = other->TryAcquireIntegratorLease().value();
-  ASSERT_NE(taken, nullptr);
-  EXPECT_TRUE(taken->StillHeld());
-}
 
 TEST_F(PostgresLogStoreTest, ALeaseWhoseSessionDiesIsLostAndFreeForAnotherStore) {
   std::unique_ptr<IntegratorLease> lease = store_->TryAcquireIntegratorLease().value();
@@ -226,24 +116,6 @@ TEST_F(PostgresLogStoreTest, ACheckpointSmallerThanAStoredOneIsRefused) {
   ASSERT_TRUE(store_->AddCheckpoint({12, 4, "twelve"}).ok());
   EXPECT_EQ(store_->LatestCheckpoint().value()->note, "twelve");
   EXPECT_EQ(store_->ListCheckpoints().value().size(), 3u);
-}
-
-TEST_F(PostgresLogStoreTest, PatientIndexAdvancesOnlyFromItsCurrentSize) {
-  EXPECT_EQ(store_->PatientIndexSize().value(), 0u);
-  std::vector<PatientLeafRow> rows = {{"pa", 0}, {"pb", 1}, {"pa", 2}, {"pa", 2}};
-  ASSERT_TRUE(store_->AppendPatientIndex(0, 3, rows).ok());
-  EXPECT_EQ(store_->PatientIndexSize().value(), 3u);
-  EXPECT_THAT(store_->PatientLeaves("pa").value(), ElementsAre(0u, 2u));
-  EXPECT_THAT(store_->PatientLeaves("pb").value(), ElementsAre(1u));
-  EXPECT_TRUE(store_->PatientLeaves("pc").value().empty());
-  // Another indexer starting from the old size loses, and writes nothing.
-  std::vector<PatientLeafRow> late = {{"pc", 1}};
-  EXPECT_EQ(store_->AppendPatientIndex(0, 3, late).code(), Code::kFailedPrecondition);
-  EXPECT_TRUE(store_->PatientLeaves("pc").value().empty());
-  std::vector<PatientLeafRow> outside = {{"pc", 9}};
-  EXPECT_EQ(store_->AppendPatientIndex(3, 5, outside).code(), Code::kInvalidArgument);
-  ASSERT_TRUE(store_->AppendPatientIndex(3, 5, {}).ok());
-  EXPECT_EQ(store_->PatientIndexSize().value(), 5u);
 }
 
 TEST_F(PostgresLogStoreTest, NewerSchemaVersionIsRefused) {
