@@ -1,7 +1,10 @@
 #include "app/audit_wiring.h"
 
 #include "api/outcome.h"
+#include "app/vault_context.h"
+#include "crypto/sign.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace medvault::app {
@@ -106,6 +109,40 @@ api::Classification ClassifierAdapter::Classify(std::string_view text) {
     out.spans.push_back({span.start, span.end, std::string(notes::CategoryId(span.category))});
   }
   return out;
+}
+
+Status RecordBulkDecryption(VaultContext& vault, const BulkDecryption& what,
+                            const std::map<std::string, std::vector<std::string>>& patients) {
+  MV_ASSIGN_OR_RETURN(auto store, vault.OpenLogStore());
+  MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
+  const crypto::SigningKey key = crypto::SigningKey::FromSeed(seed);
+  KeyringAuditKeys keys(vault.keyring());
+  audit::AccessLogOptions options;
+  options.origin = vault.config().log_origin;
+  audit::AccessLog log(*store, keys, key, vault.clock(), vault.random(), options);
+  MV_RETURN_IF_ERROR(log.Start());
+  Status result = Status::Ok();
+  for (const auto& [practice, ids] : patients) {
+    for (std::size_t start = 0; start < ids.size() && result.ok();
+         start += kBulkPatientsPerLeaf) {
+      audit::Leaf leaf;
+      leaf.time = vault.clock().Now();
+      leaf.practice_id = practice;
+      leaf.account = what.account;
+      leaf.role = Role::kSecurity;
+      leaf.source = "local";
+      leaf.action = what.action;
+      leaf.resource_type = what.resource_type;
+      const std::size_t end = std::min(start + kBulkPatientsPerLeaf, ids.size());
+      leaf.patient_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(start),
+                              ids.begin() + static_cast<std::ptrdiff_t>(end));
+      leaf.field_groups = what.field_groups;
+      leaf.outcome = 200;
+      result = log.Append(leaf).status();
+    }
+  }
+  log.Stop();
+  return result;
 }
 
 }  // namespace medvault::app

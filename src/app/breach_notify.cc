@@ -598,36 +598,14 @@ Addressee AddresseeOf(const vault::Patient& p) {
 }
 
 // Records, before anything is decrypted, that the patients' names and addresses are disclosed
-// to the letters: one leaf per practice and per 1,000 patients.
+// to the letters.
 Status RecordDisclosure(VaultContext& vault, const std::map<std::string, std::vector<std::string>>& ids) {
-  MV_ASSIGN_OR_RETURN(auto store, vault.OpenLogStore());
-  MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
-  const crypto::SigningKey key = crypto::SigningKey::FromSeed(seed);
-  KeyringAuditKeys keys(vault.keyring());
-  audit::AccessLogOptions options;
-  options.origin = vault.config().log_origin;
-  audit::AccessLog log(*store, keys, key, vault.clock(), vault.random(), options);
-  MV_RETURN_IF_ERROR(log.Start());
-  Status result = Status::Ok();
-  for (const auto& [practice, patients] : ids) {
-    for (size_t start = 0; start < patients.size() && result.ok(); start += 1000) {
-      audit::Leaf leaf;
-      leaf.time = vault.clock().Now();
-      leaf.practice_id = practice;
-      leaf.account = "cli:breach-notify";
-      leaf.role = Role::kSecurity;
-      leaf.source = "local";
-      leaf.action = "breach.notify";
-      leaf.resource_type = "Patient";
-      leaf.patient_ids.assign(patients.begin() + static_cast<ptrdiff_t>(start),
-                              patients.begin() + static_cast<ptrdiff_t>(std::min(start + 1000, patients.size())));
-      leaf.field_groups = MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact);
-      leaf.outcome = 200;
-      result = log.Append(leaf).status();
-    }
-  }
-  log.Stop();
-  return result;
+  return RecordBulkDecryption(vault,
+                              {.account = "cli:breach-notify",
+                               .action = "breach.notify",
+                               .resource_type = "Patient",
+                               .field_groups = MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact)},
+                              ids);
 }
 
 }  // namespace

@@ -16,8 +16,6 @@
 namespace medvault::app {
 namespace {
 
-constexpr std::size_t kPatientsPerLeaf = 1000;
-
 uint32_t CategoryMask(const notes::Classification& c) {
   uint32_t mask = 0;
   for (const notes::Category category : c.categories) mask |= 1U << notes::Index(category);
@@ -31,39 +29,18 @@ uint32_t QualifierMask(const notes::Classification& c) {
 }
 
 // Records, before anything is decrypted, that the notes of these patients are opened for
-// re-classification: one leaf per practice and per kPatientsPerLeaf patients.
+// re-classification.
 Status RecordScan(VaultContext& vault, const std::map<std::string, std::set<std::string>>& ids) {
-  MV_ASSIGN_OR_RETURN(auto store, vault.OpenLogStore());
-  MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
-  const crypto::SigningKey key = crypto::SigningKey::FromSeed(seed);
-  KeyringAuditKeys keys(vault.keyring());
-  audit::AccessLogOptions options;
-  options.origin = vault.config().log_origin;
-  audit::AccessLog log(*store, keys, key, vault.clock(), vault.random(), options);
-  MV_RETURN_IF_ERROR(log.Start());
-  Status result = Status::Ok();
+  std::map<std::string, std::vector<std::string>> patients;
   for (const auto& [practice, patient_set] : ids) {
-    const std::vector<std::string> patients(patient_set.begin(), patient_set.end());
-    for (std::size_t start = 0; start < patients.size() && result.ok();
-         start += kPatientsPerLeaf) {
-      audit::Leaf leaf;
-      leaf.time = vault.clock().Now();
-      leaf.practice_id = practice;
-      leaf.account = "cli:notes-scan";
-      leaf.role = Role::kSecurity;
-      leaf.source = "local";
-      leaf.action = "notes.scan";
-      leaf.resource_type = "DocumentReference";
-      const std::size_t end = std::min(start + kPatientsPerLeaf, patients.size());
-      leaf.patient_ids.assign(patients.begin() + static_cast<std::ptrdiff_t>(start),
-                              patients.begin() + static_cast<std::ptrdiff_t>(end));
-      leaf.field_groups = MaskOf(FieldGroup::kNotes);
-      leaf.outcome = 200;
-      result = log.Append(leaf).status();
-    }
+    patients[practice].assign(patient_set.begin(), patient_set.end());
   }
-  log.Stop();
-  return result;
+  return RecordBulkDecryption(vault,
+                              {.account = "cli:notes-scan",
+                               .action = "notes.scan",
+                               .resource_type = "DocumentReference",
+                               .field_groups = MaskOf(FieldGroup::kNotes)},
+                              patients);
 }
 
 }  // namespace
