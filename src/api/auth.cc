@@ -121,6 +121,7 @@ Result<LoginResult> Authenticator::Login(const std::string& login, const std::st
   if (source_failures_.Exceeded(source_ip, now) || account_failures_.Exceeded(login, now)) {
     return Status(Code::kResourceExhausted, "too many failed logins; try again later");
   }
+  MV_RETURN_IF_ERROR(CheckSource(source_ip, now));
   Result<store::UserRow> user = services_.data.GetUserByLogin(login);
   if (!user.ok()) {
     if (user.status().code() != Code::kNotFound) return user.status();
@@ -257,6 +258,13 @@ void Authenticator::ContainSource(const std::string& source_ip) {
 bool Authenticator::SourceContained(const std::string& source_ip) {
   std::lock_guard<std::mutex> lock(mu_);
   return !contained_sources_.empty() && contained_sources_.count(source_ip) != 0;
+}
+
+Status Authenticator::CheckSource(const std::string& source_ip, UnixMicros now) {
+  if (SourceContained(source_ip)) return Status(Code::kSuspended, "access suspended by the guard");
+  MV_ASSIGN_OR_RETURN(bool contained, services_.guard.SourceContained(source_ip, now));
+  if (contained) return Status(Code::kSuspended, "access suspended by the guard");
+  return Status::Ok();
 }
 
 }  // namespace medvault::api

@@ -8,7 +8,8 @@
 // Errors: every credential failure is Unauthenticated(kLoginFailed), whatever failed (unknown
 // login, password, code, replayed code, no TOTP secret), so the answer reveals nothing;
 // ResourceExhausted when too many failures came from the account or the source; Locked for a
-// contained account (only after its credentials verified, so it is no oracle either).
+// contained account (only after its credentials verified, so it is no oracle either); Suspended
+// for a login from a contained source (CheckSource); Unavailable when the guard cannot tell.
 // Thread-safety: thread-safe.
 #include <chrono>
 #include <deque>
@@ -88,7 +89,11 @@ class Authenticator {
   // Revokes every session of the account and locks it.
   Status ContainAccount(const Principal& p);
   void ContainSource(const std::string& source_ip);
+  // This node's containments only (exact address): the per-request check, no I/O.
   bool SourceContained(const std::string& source_ip);
+  // This node's containments, then the guard's (the address block, contained on any node
+  // sharing its state): Suspended if contained, Unavailable if the guard's state is.
+  Status CheckSource(const std::string& source_ip, UnixMicros now);
 
  private:
   struct CachedSession {

@@ -394,6 +394,12 @@ GuardContext Api::Context(const Call& call, const std::string& action) const {
 
 bool Api::Enforce(const std::shared_ptr<Call>& call, const Decision& d,
                   const std::string& action) {
+  if (d.unavailable && !d.contain_account && !d.contain_source) {
+    LogLine("error guard.unavailable login=" + call->who.login + " action=" + action +
+            " request=" + call->request_id);
+    ReplyError(call, Unavailable("guard state unavailable"));
+    return false;
+  }
   if (d.contain_account || d.contain_source) {
     Contain(call, d, action);
     return false;
@@ -524,6 +530,7 @@ void Api::StepUp(const std::shared_ptr<Call>& call) {
     const std::string action = verified.ok() ? "guard.step_up.ok" : "guard.step_up.fail";
     const Decision d = services_.guard.StepUp(Context(*call, action), verified.ok());
     if (d.contain_account || d.contain_source) return Contain(call, d, action);
+    if (d.unavailable) return ReplyError(call, Unavailable("guard state unavailable"));
     LogLine(std::string(verified.ok() ? "guard.step_up.ok" : "ALERT guard.step_up.fail") +
             " login=" + call->who.login + " practice=" + call->who.practice_id +
             " source=" + call->req.source_ip + " request=" + call->request_id);
@@ -1070,8 +1077,9 @@ void Api::AccessCodeIssue(const std::shared_ptr<Call>& call, const std::string& 
 
 void Api::PatientAccess(const std::shared_ptr<Call>& call) {
   if (!IsJsonType(call->req.content_type)) return Send(call, UnsupportedMediaType());
-  if (auth_.SourceContained(call->req.source_ip)) {
-    return ReplyError(call, Status(Code::kSuspended, "access suspended by the guard"));
+  if (Status source = auth_.CheckSource(call->req.source_ip, services_.clock.Now());
+      !source.ok()) {
+    return ReplyError(call, source);
   }
   json body = json::parse(call->req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {

@@ -6,6 +6,7 @@ std::string Decision::Name() const {
   if (contain_source) return "contain_source";
   if (contain_account) return "contain_account";
   if (step_up) return "step_up";
+  if (unavailable) return "unavailable";
   if (!allow) return "deny";
   return "allow";
 }

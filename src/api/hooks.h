@@ -92,8 +92,12 @@ struct Decision {
   bool contain_account = false;  // revoke every session of the account and lock it
   bool contain_source = false;   // refuse every request from this source address
   std::vector<AccountToContain> also_contain;  // with contain_source: other accounts used from it
+  // With allow == false: the guard's state could not be read or kept (a shared store down); the
+  // request is refused with 503 "guard state unavailable".
+  bool unavailable = false;
   std::string reason;            // for the log line; never a patient field
-  std::string Name() const;      // "allow", "step_up", "contain_account", "contain_source", "deny"
+  // "allow", "step_up", "contain_account", "contain_source", "unavailable", "deny"
+  std::string Name() const;
 };
 
 class Guard {
@@ -113,6 +117,14 @@ class Guard {
     Decision d;
     d.allow = passed;
     return d;
+  }
+  // Whether the guard holds `source_ip`'s address block contained at `now` (decided on this node
+  // or another sharing the guard's state), for the login of any account from it. Unavailable
+  // when the guard's state is.
+  virtual Result<bool> SourceContained(const std::string& source_ip, UnixMicros now) {
+    (void)source_ip;
+    (void)now;
+    return false;
   }
 };
 

@@ -54,6 +54,15 @@ guard::Op OpForAction(std::string_view action) {
   return guard::Op::kOther;
 }
 
+std::unique_ptr<guard::StateStore> MakeGuardState(store::SharedRecordStore* shared,
+                                                  api::LogLine log_line) {
+  if (shared == nullptr) return std::make_unique<guard::MemoryStateStore>();
+  return std::make_unique<guard::SharedStateStore>(
+      *shared, [log_line = std::move(log_line)](const std::string& line) {
+        if (log_line) log_line(line);
+      });
+}
+
 guard::Policy GuardPolicy(const Config& c) {
   guard::Policy p;
   p.shadow = c.guard_shadow;
@@ -158,11 +167,11 @@ api::Decision GuardAdapter::Charge(const api::GuardContext& ctx,
 api::Decision GuardAdapter::StepUp(const api::GuardContext& ctx, bool passed) {
   const guard::Request r = ToRequest(ctx);
   if (passed) {
-    engine_.StepUpPassed(r);
-    return {};
+    const guard::Verdict v = engine_.StepUpPassed(r);
+    return v.unavailable ? Apply(ctx, v) : api::Decision{};
   }
   const guard::Verdict v = engine_.StepUpFailed(r);
-  if (v.level >= guard::Level::kContainAccount) return Apply(ctx, v);
+  if (v.unavailable || v.level >= guard::Level::kContainAccount) return Apply(ctx, v);
   // The failure itself is logged and recorded by the API; the webhook hears of it too.
   if (webhook_ != nullptr) {
     nlohmann::json j = {{"event", "guard.step_up_failed"}, {"login", ctx.login},
@@ -176,9 +185,19 @@ api::Decision GuardAdapter::StepUp(const api::GuardContext& ctx, bool passed) {
   return d;
 }
 
+Result<bool> GuardAdapter::SourceContained(const std::string& source_ip, UnixMicros now) {
+  return engine_.SourceContained(source_ip, now);
+}
+
 api::Decision GuardAdapter::Apply(const api::GuardContext& ctx, const guard::Verdict& v) {
   api::Decision d;
   d.reason = v.reason;
+  if (v.unavailable) {
+    // Refused whatever the mode: a request the guard cannot count is not served.
+    d.allow = false;
+    d.unavailable = true;
+    return d;
+  }
   const bool enforce = !v.shadow;
   if (enforce) {
     switch (v.level) {

@@ -15,6 +15,7 @@
 #include "api/webhook.h"
 #include "app/config.h"
 #include "guard/engine.h"
+#include "store/shared_record_store.h"
 #include "store/store.h"
 
 namespace medvault::app {
@@ -60,6 +61,7 @@ class GuardAdapter final : public api::Guard {
   api::Decision Charge(const api::GuardContext& ctx, const std::vector<std::string>& patient_ids,
                        const std::vector<bool>& canary, FieldGroupMask groups) override;
   api::Decision StepUp(const api::GuardContext& ctx, bool passed) override;
+  Result<bool> SourceContained(const std::string& source_ip, UnixMicros now) override;
 
  private:
   api::Decision Apply(const api::GuardContext& ctx, const guard::Verdict& v);
@@ -73,6 +75,12 @@ class GuardAdapter final : public api::Guard {
   std::atomic<uint64_t> calls_{0};
   std::atomic<int64_t> last_evict_{0};
 };
+
+// The guard's state: shared by the nodes through `shared` (a PostgreSQL vault), else in memory.
+// `shared` (may be null) must outlive the result; `log_line` hears of records that do not decode
+// and of a shared store that fails.
+std::unique_ptr<guard::StateStore> MakeGuardState(store::SharedRecordStore* shared,
+                                                  api::LogLine log_line);
 
 // The engine's policy: the defaults of guard/policy.h with medvault.toml's [guard] overrides.
 guard::Policy GuardPolicy(const Config& c);

@@ -143,9 +143,17 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
       return ReportFailure(err, s.WithContext("guard.webhook"));
     }
   }
-  guard::MemoryStateStore guard_state;
+  // PostgreSQL: the guard's counters and containments are shared by every node of the vault.
+  auto shared_records = ctx.OpenSharedRecords();
+  if (!shared_records.ok()) {
+    if (webhook) webhook->Stop();
+    pusher.Stop();
+    access_log.Stop();
+    return ReportFailure(err, shared_records.status().WithContext("guard state"));
+  }
+  std::unique_ptr<guard::StateStore> guard_state = MakeGuardState(shared_records->get(), log_line);
   StoreExplainer explainer(ctx.data());
-  guard::Engine guard_engine(GuardPolicy(c), guard_state, explainer);
+  guard::Engine guard_engine(GuardPolicy(c), *guard_state, explainer);
   GuardAdapter guard(guard_engine, sink, webhook.get(), log_line);
   store::LogStore& log_store_ref = **log_store;
   const audit::NoteVerifier& verifier = access_log.verifier();

@@ -1,5 +1,6 @@
 #include "app/vault_context.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstdio>
 
@@ -151,6 +152,17 @@ Result<std::unique_ptr<store::LogStore>> VaultContext::OpenLogStore() const {
     return store::OpenPostgresLogStore(pg);
   }
   return store::OpenSqliteLogStore(LogPath());
+}
+
+Result<std::unique_ptr<store::SharedRecordStore>> VaultContext::OpenSharedRecords() const {
+  if (config_.backend != "postgres") return std::unique_ptr<store::SharedRecordStore>();
+  store::PostgresOptions pg;
+  pg.url = config_.pg_url;
+  pg.max_connections = 16;
+  // A request waits at most this long for the guard's state before it is refused (503).
+  pg.acquire_timeout = std::chrono::milliseconds(2000);
+  pg.lock_timeout = std::chrono::milliseconds(2000);
+  return store::OpenPostgresSharedRecordStore(pg);
 }
 
 Result<int64_t> VaultContext::KeepCanaries(const std::string& practice_id) {

@@ -16,6 +16,7 @@
 #include "core/random.h"
 #include "crypto/secret.h"
 #include "store/log_store.h"
+#include "store/shared_record_store.h"
 #include "store/store.h"
 #include "vault/keyring.h"
 #include "vault/notes.h"
@@ -56,6 +57,9 @@ class VaultContext {
 
   // Opens the vault's access log store: DIR/log.db, or the PostgreSQL database of the data.
   Result<std::unique_ptr<store::LogStore>> OpenLogStore() const;
+  // Opens the records the nodes of a PostgreSQL vault share (the guard's state, in the data's
+  // database); null for SQLite, whose single node keeps them in memory.
+  Result<std::unique_ptr<store::SharedRecordStore>> OpenSharedRecords() const;
 
   std::string DataPath() const { return dir_ + "/medvault.db"; }
   std::string KeysPath() const { return dir_ + "/keys.db"; }

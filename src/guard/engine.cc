@@ -123,6 +123,14 @@ void ResetCounters(AccountRecord& a) {
   a.dead_sessions.fill(0);
 }
 
+// The answer when the state could not be read or kept.
+Verdict StateUnavailable() {
+  Verdict v;
+  v.unavailable = true;
+  v.reason = "guard state unavailable";
+  return v;
+}
+
 }  // namespace
 
 std::string_view LevelName(Level level) {
@@ -219,7 +227,7 @@ Verdict Engine::Admit(const Request& r) {
                         }) = std::move(entry);
     }
   };
-  state_.WithSource(block, on_source);
+  if (!state_.WithSource(block, on_source)) return StateUnavailable();
   if (source_contained) {
     Verdict v = Decide(r, Level::kContainSource, "source " + block + " contained");
     return v;
@@ -278,7 +286,7 @@ Verdict Engine::Admit(const Request& r) {
             &reason);
     }
   };
-  state_.WithAccount(r.user_id, on_account);
+  if (!state_.WithAccount(r.user_id, on_account)) return StateUnavailable();
   if (contained) {
     Verdict v;
     v.level = Level::kContainAccount;
@@ -401,7 +409,7 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
       ++fresh_count;
     }
   };
-  state_.WithAccount(r.user_id, phase1);
+  if (!state_.WithAccount(r.user_id, phase1)) return StateUnavailable();
   if (contained) {
     Verdict v;
     v.level = Level::kContainAccount;
@@ -501,7 +509,7 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
     Check("cost_7d", a.cost_7d.Sum(now), Scaled(rp.cost_7d, s7), step_scale, &level, &reason);
     if (level > before) reason += why;
   };
-  state_.WithAccount(r.user_id, phase3);
+  if (!state_.WithAccount(r.user_id, phase3)) return StateUnavailable();
 
   auto on_session = [&](SessionRecord& s) {
     s.last_seen = now;
@@ -510,7 +518,7 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
       s.cost_1h.Add(now, cost);
     }
   };
-  state_.WithSession(r.session_id, on_session);
+  if (!state_.WithSession(r.session_id, on_session)) return StateUnavailable();
 
   // Practice: every account's cost together, limits growing with the accounts active today.
   // A response this request's own limits refuse is not released: it adds nothing there.
@@ -532,10 +540,10 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
       Check("practice_cost_24h", p.cost_24h.Sum(now), {0.75f * c24, c24}, 1.0f, &practice_level,
             &practice_reason);
     };
-    state_.WithPractice(r.practice_id, on_practice);
+    if (!state_.WithPractice(r.practice_id, on_practice)) return StateUnavailable();
     if (practice_level > level) {
       auto own = [&](AccountRecord& a) { own_1h = a.cost_1h.Sum(now); };
-      state_.WithAccount(r.user_id, own);
+      if (!state_.WithAccount(r.user_id, own)) return StateUnavailable();
       // The practice's limit never contains a bystander: an account is contained for its
       // practice only when it carries a good part of the cost itself, stepped up when it
       // contributes at all.
@@ -565,7 +573,7 @@ Verdict Engine::Charge(const Request& r, std::span<const std::string> ids,
                  " practices, cost_1h=" + Num(c1) + " cost_24h=" + Num(c24);
       }
     };
-    state_.WithSource(block, on_source);
+    if (!state_.WithSource(block, on_source)) return StateUnavailable();
     if (contain_source) level = Level::kContainSource;
   }
   return Decide(r, level, std::move(reason));
@@ -607,7 +615,12 @@ Verdict Engine::Decide(const Request& r, Level level, std::string reason) {
       v.alert = true;
     }
   };
-  state_.WithAccount(r.user_id, on_account);
+  // A containment stands without its state (the API locks the account in the store); anything
+  // less cannot be kept, so the request is refused instead.
+  if (!state_.WithAccount(r.user_id, on_account)) {
+    if (policy_.shadow || level < Level::kContainAccount) return StateUnavailable();
+    v.alert = true;
+  }
 
   if (!policy_.shadow && level >= Level::kContainAccount) {
     auto on_source = [&](SourceRecord& s) {
@@ -624,7 +637,7 @@ Verdict Engine::Decide(const Request& r, Level level, std::string reason) {
         }
       }
     };
-    state_.WithSource(block, on_source);
+    (void)state_.WithSource(block, on_source);  // the account's containment stands either way
     if (second_practice && level == Level::kContainAccount) {
       v.level = Level::kContainSource;
       v.reason += "; accounts of two practices contained from " + block;
@@ -637,7 +650,7 @@ Verdict Engine::Decide(const Request& r, Level level, std::string reason) {
         a.contained_at = now;
         a.step_up_required = false;
       };
-      state_.WithAccount(other.user_id, contain_other);
+      (void)state_.WithAccount(other.user_id, contain_other);  // the API locks them in the store
     }
   } else if (policy_.shadow && level == Level::kContainSource) {
     auto on_source = [&](SourceRecord& s) {
@@ -645,7 +658,7 @@ Verdict Engine::Decide(const Request& r, Level level, std::string reason) {
         if (sa.user_id != r.user_id) v.also_contain.push_back({sa.user_id, sa.login});
       }
     };
-    state_.WithSource(block, on_source);
+    if (!state_.WithSource(block, on_source)) return StateUnavailable();
   }
   return v;
 }
@@ -658,7 +671,7 @@ Verdict Engine::StepUpPassed(const Request& r) {
     a.step_up_passes.Add(now, 1);
     a.alerted_level = std::min<uint8_t>(a.alerted_level, static_cast<uint8_t>(Level::kLog));
   };
-  state_.WithAccount(r.user_id, fn);
+  if (!state_.WithAccount(r.user_id, fn)) return StateUnavailable();
   Verdict v;
   v.alert = true;
   v.reason = "step-up passed";
@@ -671,7 +684,7 @@ Verdict Engine::StepUpFailed(const Request& r) {
     if (a.step_up_failures < UINT8_MAX) ++a.step_up_failures;
     failures = a.step_up_failures;
   };
-  state_.WithAccount(r.user_id, fn);
+  if (!state_.WithAccount(r.user_id, fn)) return StateUnavailable();
   if (failures >= policy_.step_up_failures_contain) {
     return Decide(r, Level::kContainAccount,
                   "step-up failed " + std::to_string(failures) + " times");
@@ -681,6 +694,22 @@ Verdict Engine::StepUpFailed(const Request& r) {
   v.alert = true;
   v.reason = "step-up failed";
   return v;
+}
+
+Result<bool> Engine::SourceContained(std::string_view source_ip, UnixMicros time) {
+  const uint32_t now = Seconds(time);
+  bool contained = false;
+  auto fn = [&](SourceRecord& s) {
+    if (s.contained &&
+        now - s.contained_at >= static_cast<uint32_t>(policy_.source_contain_hours) * kHour) {
+      s.contained = false;
+    }
+    contained = s.contained;
+  };
+  if (!state_.WithSource(AddressBlock(source_ip), fn)) {
+    return Unavailable("guard state unavailable");
+  }
+  return contained;
 }
 
 }  // namespace medvault::guard

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/status.h"
 #include "core/role.h"
 #include "guard/explainer.h"
 #include "guard/policy.h"
@@ -79,6 +80,9 @@ struct Verdict {
   bool shadow = false;      // computed, not enforced
   bool alert = false;       // a new decision: write a leaf and send an alert
   bool released = false;    // the account had been contained and has been unlocked since
+  // The guard's state could not be read or kept (a shared store unreachable): the request must be
+  // refused (503), whatever `level` says, in shadow mode too: nothing goes through uncounted.
+  bool unavailable = false;
   std::string reason;       // names metrics and numbers, never a patient field
   std::vector<AccountRef> also_contain;  // kContainSource: the other accounts used from it
   // "allow", "log", "step_up", "contain_account", "contain_source", with "shadow_" in shadow mode.
@@ -104,6 +108,9 @@ class Engine {
   // The session's user entered a valid fresh TOTP code / a wrong one.
   Verdict StepUpPassed(const Request& r);
   Verdict StepUpFailed(const Request& r);
+  // Whether the address block of `source_ip` is contained at `time` (a containment decided on any
+  // node sharing the state): for the login of any account from it. Unavailable when the state is.
+  Result<bool> SourceContained(std::string_view source_ip, UnixMicros time);
 
   const Policy& policy() const { return policy_; }
   StateStore& state() { return state_; }

@@ -525,7 +525,7 @@ TEST(GuardMemory, IdleAccountsAreEvicted) {
   MemoryStateStore state;
   for (int i = 0; i < 100; ++i) {
     auto touch = [&](AccountRecord& a) { a.last_seen = static_cast<uint32_t>(1000 + i); };
-    state.WithAccount("user" + std::to_string(i), touch);
+    ASSERT_TRUE(state.WithAccount("user" + std::to_string(i), touch));
   }
   EXPECT_EQ(state.TrackedAccounts(), 100u);
   state.Evict(1050, 1'000'000);

@@ -1,12 +1,17 @@
 #pragma once
 // The guard's state: one fixed-size record per account, session, practice and source, behind a
-// small interface so that several nodes can later share it (e.g. rows in PostgreSQL updated
-// under a row lock) instead of keeping it in one process's memory.
+// small interface: MemoryStateStore keeps it in one process; SharedStateStore keeps it in a
+// store::SharedRecordStore (PostgreSQL rows updated under a row lock) shared by every node of a
+// deployment, so that what one node counts or contains the others see at once.
 //
 // Records hold no patient field: patients appear only as 32-bit hashes of their random ids.
+// Errors: With*() returns false when the record could not be read or written back (the shared
+// store is unreachable or busy past its timeout); `fn` may then have run on a copy that was not
+// kept. The engine refuses the request ("guard state unavailable"). MemoryStateStore never fails.
 // Thread-safety: StateStore implementations are thread-safe. With*() runs `fn` while holding
 // the record exclusively; `fn` must not call the store again (no nesting, so no lock order).
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +22,7 @@
 #include <vector>
 
 #include "core/role.h"
+#include "store/shared_record_store.h"
 #include "guard/window.h"
 
 namespace medvault::guard {
@@ -137,14 +143,18 @@ class RecordFn {
 class StateStore {
  public:
   virtual ~StateStore() = default;
-  // Each calls `fn` with the record for the key, created empty if absent, held exclusively.
-  virtual void WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) = 0;
-  virtual void WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) = 0;
-  virtual void WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) = 0;
-  virtual void WithSource(std::string_view block, RecordFn<SourceRecord> fn) = 0;
+  // Each calls `fn` with the record for the key, created empty if absent, held exclusively, and
+  // keeps what `fn` left. False when the state is unavailable (see Errors above).
+  [[nodiscard]] virtual bool WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) = 0;
+  [[nodiscard]] virtual bool WithSession(std::string_view session_id,
+                                         RecordFn<SessionRecord> fn) = 0;
+  [[nodiscard]] virtual bool WithPractice(std::string_view practice_id,
+                                          RecordFn<PracticeRecord> fn) = 0;
+  [[nodiscard]] virtual bool WithSource(std::string_view block, RecordFn<SourceRecord> fn) = 0;
   // Forgets records last seen before `cutoff` (seconds), and the least recently seen accounts
-  // beyond `max_accounts`.
+  // beyond `max_accounts`. Best effort: a shared store that is unavailable forgets nothing.
   virtual void Evict(uint32_t cutoff, size_t max_accounts) = 0;
+  // Accounts tracked (0 if a shared store cannot count them now).
   virtual size_t TrackedAccounts() const = 0;
 };
 
@@ -154,10 +164,10 @@ class MemoryStateStore final : public StateStore {
  public:
   MemoryStateStore();
   ~MemoryStateStore() override;
-  void WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) override;
-  void WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) override;
-  void WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) override;
-  void WithSource(std::string_view block, RecordFn<SourceRecord> fn) override;
+  bool WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) override;
+  bool WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) override;
+  bool WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) override;
+  bool WithSource(std::string_view block, RecordFn<SourceRecord> fn) override;
   void Evict(uint32_t cutoff, size_t max_accounts) override;
   size_t TrackedAccounts() const override;
 
@@ -175,13 +185,42 @@ class MemoryStateStore final : public StateStore {
   };
   static constexpr size_t kShards = 64;
   template <typename Record>
-  static void With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
+  static bool With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
                    RecordFn<Record> fn);
 
   std::array<Shard<AccountRecord>, kShards> accounts_;
   std::array<Shard<SessionRecord>, kShards> sessions_;
   std::array<Shard<PracticeRecord>, kShards> practices_;
   std::array<Shard<SourceRecord>, kShards> sources_;
+};
+
+// The store shared by several nodes: each record is encoded (guard/codec.h) into the
+// SharedRecordStore under kinds "guard.account", "guard.session", "guard.practice" and
+// "guard.source", keyed by the same ids as in memory, and changed in one Update (a row lock on
+// PostgreSQL). A stored record that does not decode is replaced by a fresh one, counted in
+// undecodable() and reported through `log_line` (if set) naming its kind only. `records` must
+// outlive the store.
+class SharedStateStore final : public StateStore {
+ public:
+  explicit SharedStateStore(store::SharedRecordStore& records,
+                            std::function<void(const std::string&)> log_line = {});
+  bool WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) override;
+  bool WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) override;
+  bool WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) override;
+  bool WithSource(std::string_view block, RecordFn<SourceRecord> fn) override;
+  void Evict(uint32_t cutoff, size_t max_accounts) override;
+  size_t TrackedAccounts() const override;
+  uint64_t undecodable() const { return undecodable_.load(std::memory_order_relaxed); }
+  uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
+ private:
+  template <typename Record>
+  bool With(std::string_view kind, std::string_view key, RecordFn<Record> fn);
+
+  store::SharedRecordStore& records_;
+  const std::function<void(const std::string&)> log_line_;
+  std::atomic<uint64_t> undecodable_{0};
+  std::atomic<uint64_t> failures_{0};
 };
 
 }  // namespace medvault::guard

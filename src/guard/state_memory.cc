@@ -8,7 +8,7 @@ MemoryStateStore::MemoryStateStore() = default;
 MemoryStateStore::~MemoryStateStore() = default;
 
 template <typename Record>
-void MemoryStateStore::With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
+bool MemoryStateStore::With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
                             RecordFn<Record> fn) {
   const size_t h = std::hash<std::string_view>{}(key);
   Shard<Record>& shard = shards[(h >> 32 ^ h) % kShards];
@@ -18,19 +18,20 @@ void MemoryStateStore::With(std::array<Shard<Record>, kShards>& shards, std::str
     it = shard.map.emplace(std::string(key), std::make_unique<Record>()).first;
   }
   fn(*it->second);
+  return true;
 }
 
-void MemoryStateStore::WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) {
-  With(accounts_, user_id, fn);
+bool MemoryStateStore::WithAccount(std::string_view user_id, RecordFn<AccountRecord> fn) {
+  return With(accounts_, user_id, fn);
 }
-void MemoryStateStore::WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) {
-  With(sessions_, session_id, fn);
+bool MemoryStateStore::WithSession(std::string_view session_id, RecordFn<SessionRecord> fn) {
+  return With(sessions_, session_id, fn);
 }
-void MemoryStateStore::WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) {
-  With(practices_, practice_id, fn);
+bool MemoryStateStore::WithPractice(std::string_view practice_id, RecordFn<PracticeRecord> fn) {
+  return With(practices_, practice_id, fn);
 }
-void MemoryStateStore::WithSource(std::string_view block, RecordFn<SourceRecord> fn) {
-  With(sources_, block, fn);
+bool MemoryStateStore::WithSource(std::string_view block, RecordFn<SourceRecord> fn) {
+  return With(sources_, block, fn);
 }
 
 namespace {

@@ -57,6 +57,14 @@ class Window {
     head_ = 0;
   }
 
+  // The raw state, for the codec of a shared store (guard/codec.h).
+  const std::array<T, N>& buckets() const { return buckets_; }
+  uint32_t head() const { return head_; }
+  void Restore(const std::array<T, N>& buckets, uint32_t head) {
+    buckets_ = buckets;
+    head_ = head;
+  }
+
  private:
   std::array<T, N> buckets_{};
   uint32_t head_ = 0;  // bucket number (time / kWidth) of the newest bucket
@@ -101,6 +109,20 @@ class RecentSet {
     hashes_.fill(0);
     times_.fill(0);
     next_ = 0;
+  }
+
+  // The raw state, for the codec of a shared store (guard/codec.h). Restore returns false, and
+  // changes nothing, when `next` is out of range.
+  const std::array<uint32_t, N>& hashes() const { return hashes_; }
+  const std::array<uint32_t, N>& times() const { return times_; }
+  uint16_t next() const { return next_; }
+  bool Restore(const std::array<uint32_t, N>& hashes, const std::array<uint32_t, N>& times,
+               uint16_t next) {
+    if (next >= N) return false;
+    hashes_ = hashes;
+    times_ = times;
+    next_ = next;
+    return true;
   }
 
  private:

@@ -38,7 +38,8 @@ class SharedRecordStore {
                         const std::function<void(SharedRecord&)>& fn) = 0;
 
   // Deletes the records of `kind` last seen before `last_seen_before`, then, beyond `keep_at_most`
-  // records of that kind, the least recently seen. Returns how many were deleted.
+  // records of that kind, the least recently seen (INT64_MAX: no bound). Returns how many were
+  // deleted.
   virtual Result<int64_t> Evict(std::string_view kind, int64_t last_seen_before,
                                 int64_t keep_at_most) = 0;
 

@@ -2,7 +2,9 @@
 // in schema_versions). An update is one READ COMMITTED transaction on a pooled connection:
 // SELECT ... FOR UPDATE on the row; when absent, INSERT ... ON CONFLICT DO NOTHING and the
 // SELECT again (two nodes creating the same record both end up locking the one row); then the
-// caller's function, the UPDATE and COMMIT. The common case costs four round trips.
+// caller's function, the UPDATE (skipped when the function changed nothing) and COMMIT. The common
+// case costs four round trips.
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -51,7 +53,10 @@ class PgSharedRecordStore final : public SharedRecordStore {
       SharedRecord record;
       record.data = rows.Blob(0, 0);
       record.last_seen = rows.Int(0, 1);
+      const SharedRecord before = record;
       fn(record);
+      // Unchanged (a look that changed nothing): the COMMIT only releases the lock.
+      if (record.data == before.data && record.last_seen == before.last_seen) return Status::Ok();
       Params u;
       u.Text(kind).Text(key).Int(record.last_seen).Blob(record.data);
       return conn.Run(
@@ -71,6 +76,8 @@ class PgSharedRecordStore final : public SharedRecordStore {
           MV_ASSIGN_OR_RETURN(
               Rows idle, conn.Exec("DELETE FROM shared_records WHERE kind = $1 AND last_seen < $2",
                                    p, "shared record evict idle"));
+          deleted = idle.Affected();
+          if (keep_at_most == std::numeric_limits<int64_t>::max()) return Status::Ok();
           Params q;
           q.Text(kind).Int(keep_at_most);
           MV_ASSIGN_OR_RETURN(
@@ -79,7 +86,7 @@ class PgSharedRecordStore final : public SharedRecordStore {
                         " SELECT key FROM shared_records WHERE kind = $1"
                         " ORDER BY last_seen DESC, key OFFSET $2)",
                         q, "shared record evict excess"));
-          deleted = idle.Affected() + excess.Affected();
+          deleted += excess.Affected();
           return Status::Ok();
         }));
     return deleted;
