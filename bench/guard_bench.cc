@@ -12,10 +12,18 @@
 //                           10,000 accounts: after each account's first look, repeats)
 //   BM_MemoryPerAccount     heap bytes per tracked account after 100,000 accounts each reached
 //                           40 patients (mallinfo2 before and after), reported as a counter
+//   BM_SharedGuardRead, BM_SharedGuardReadNewPatient
+//                           BM_GuardRead and BM_GuardReadNewPatient with the state shared through
+//                           PostgreSQL (guard::SharedStateStore over the store's shared records,
+//                           as `medvault serve` on a PostgreSQL vault), 1,000 accounts, one
+//                           request at a time, wall time; only when MEDVAULT_BENCH_PG_URL names a
+//                           database (bench/guard_shared_bench.sh starts a private cluster)
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +31,7 @@
 #include "api/hooks.h"
 #include "app/guard_wiring.h"
 #include "guard/engine.h"
+#include "store/postgres/postgres_store.h"
 
 namespace medvault {
 namespace {
@@ -221,6 +230,94 @@ void BM_MemoryPerAccount(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_MemoryPerAccount)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// The shared records of a PostgreSQL database, in a schema of this process; null (and the case is
+// skipped) without MEDVAULT_BENCH_PG_URL.
+std::unique_ptr<store::SharedRecordStore> SharedRecords(benchmark::State& state) {
+  const char* url = std::getenv("MEDVAULT_BENCH_PG_URL");
+  if (url == nullptr || *url == '\0') {
+    state.SkipWithError("MEDVAULT_BENCH_PG_URL not set (bench/guard_shared_bench.sh sets it)");
+    return nullptr;
+  }
+  store::PostgresOptions options;
+  options.url = url;
+  options.schema = "guard_bench_" + std::to_string(getpid());
+  auto opened = store::OpenPostgresSharedRecordStore(options);
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+struct SharedGuardUnderTest {
+  SharedGuardUnderTest(guard::Policy policy, store::SharedRecordStore& records)
+      : state(records), engine(policy, state, explainer), adapter(engine, sink, nullptr, nullptr) {}
+  guard::SharedStateStore state;
+  guard::MemoryExplainer explainer;
+  api::NullAuditSink sink;
+  guard::Engine engine;
+  app::GuardAdapter adapter;
+};
+
+constexpr int kSharedAccounts = 1'000;
+
+void BM_SharedGuardRead(benchmark::State& state) {
+  auto records = SharedRecords(state);
+  if (records == nullptr) return;
+  SharedGuardUnderTest g{guard::Policy{}, *records};
+  auto ctx = Contexts(kSharedAccounts, "patient.read");
+  auto ids = PatientIds(kSharedAccounts, 4);
+  for (int a = 0; a < kSharedAccounts; ++a) {
+    for (const std::string& id : ids[static_cast<size_t>(a)]) {
+      g.explainer.LearnAppointment(ctx[static_cast<size_t>(a)].practice_id, id,
+                                   {guard::LoginHash(ctx[static_cast<size_t>(a)].login),
+                                    guard::LoginHash("secretary"), kT0 + 3'600'000'000LL, kT0 - 86'400'000'000LL});
+    }
+  }
+  const std::vector<bool> canary{false};
+  for (int p = 0; p < 4; ++p) {
+    for (size_t a = 0; a < kSharedAccounts; ++a) {
+      std::vector<std::string> one{ids[a][static_cast<size_t>(p)]};
+      (void)g.adapter.Admit(ctx[a]);
+      (void)g.adapter.Charge(ctx[a], one, canary, kGroups);
+    }
+  }
+  size_t i = 0;
+  int refused = 0;
+  for (auto _ : state) {
+    const size_t a = i % kSharedAccounts;
+    ctx[a].time = kT0 + static_cast<int64_t>(i) * 1000;
+    std::vector<std::string> one{ids[a][(i / kSharedAccounts) % 4]};
+    const api::Decision d1 = g.adapter.Admit(ctx[a]);
+    const api::Decision d2 = g.adapter.Charge(ctx[a], one, canary, kGroups);
+    refused += (d1.allow && d2.allow) ? 0 : 1;
+    ++i;
+  }
+  state.counters["refused"] = refused;
+}
+BENCHMARK(BM_SharedGuardRead)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+void BM_SharedGuardReadNewPatient(benchmark::State& state) {
+  auto records = SharedRecords(state);
+  if (records == nullptr) return;
+  SharedGuardUnderTest g{Unbounded(), *records};
+  auto ctx = Contexts(kSharedAccounts, "patient.read");
+  const std::vector<bool> canary{false};
+  size_t i = 0;
+  int refused = 0;
+  for (auto _ : state) {
+    const size_t a = i % kSharedAccounts;
+    ctx[a].time = kT0 + static_cast<int64_t>(i) * 1000;
+    std::vector<std::string> one{Hex(0xabc000000000ULL + i)};
+    const api::Decision d1 = g.adapter.Admit(ctx[a]);
+    const api::Decision d2 = g.adapter.Charge(ctx[a], one, canary, kGroups);
+    refused += (d1.allow && d2.allow) ? 0 : 1;
+    ++i;
+  }
+  state.counters["refused"] = refused;
+}
+BENCHMARK(BM_SharedGuardReadNewPatient)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace medvault

@@ -1,5 +1,7 @@
 // SharedRecordStore on PostgreSQL, in the data database (table shared_records, its own component
-// in schema_versions). An update is one READ COMMITTED transaction on a pooled connection:
+// in schema_versions). An update is one READ COMMITTED transaction on a pooled connection, with
+// synchronous_commit off (its commit does not wait for the WAL flush; a server crash may lose the
+// last few updates, never part of one):
 // SELECT ... FOR UPDATE on the row; when absent, INSERT ... ON CONFLICT DO NOTHING and the
 // SELECT again (two nodes creating the same record both end up locking the one row); then the
 // caller's function, the UPDATE (skipped when the function changed nothing) and COMMIT. The common
@@ -39,7 +41,13 @@ class PgSharedRecordStore final : public SharedRecordStore {
 
   Status Update(std::string_view kind, std::string_view key,
                 const std::function<void(SharedRecord&)>& fn) override {
-    return postgres::InTransaction(*pool_, Isolation::kReadCommitted, [&](Connection& conn) {
+    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool_->Acquire());
+    Connection& conn = lease.conn();
+    // The records are counters and flags a crash may lose the last milliseconds of (what must
+    // last, an account's lock, is in the data store): the commit does not wait for the WAL flush.
+    MV_RETURN_IF_ERROR(conn.Simple(
+        "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit TO off", "begin"));
+    Status s = [&]() -> Status {
       Params k;
       k.Text(kind).Text(key);
       MV_ASSIGN_OR_RETURN(Rows rows, conn.Exec(kSelect, k, "shared record lock"));
@@ -62,7 +70,12 @@ class PgSharedRecordStore final : public SharedRecordStore {
       return conn.Run(
           "UPDATE shared_records SET last_seen = $3, record = $4 WHERE kind = $1 AND key = $2", u,
           "shared record update");
-    });
+    }();
+    if (!s.ok()) {
+      conn.Simple("ROLLBACK", "rollback").IgnoreError();
+      return s;
+    }
+    return conn.Simple("COMMIT", "commit");
   }
 
   Result<int64_t> Evict(std::string_view kind, int64_t last_seen_before,
