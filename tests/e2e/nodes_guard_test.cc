@@ -1,7 +1,8 @@
 // Two `medvault serve` processes on one PostgreSQL vault share the guard's state: an account
-// contained through node A is refused by node B at once (403 suspended on its requests, 423 on
+// contained through node A serves nothing on node B (its token is refused there at once, 423 on
 // its login), an enumeration split across both nodes is stopped after as many patients as on one,
-// and a source contained on A is refused at login on B. PostgreSQL only (e2e.postgres.*).
+// a source contained on A is refused at login on B, and a node that cannot reach the guard's state
+// refuses with 503. PostgreSQL only (e2e.postgres.GuardNodesE2E).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
