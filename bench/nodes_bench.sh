@@ -26,76 +26,22 @@ PG_DURABLE=1 tests/tools/pg_cluster.sh start "$STATE" >/dev/null
 URL=$(cat "$STATE/url")
 tests/tools/pg_cluster.sh createdb "$STATE" nodes
 
-totp() {  # base32 secret, step offset -> 6-digit code (RFC 6238, SHA-1, 30 s)
-  python3 - "$1" "$2" <<'PY'
-import base64, hmac, hashlib, struct, sys, time
-key = base64.b32decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 8))
-step = int(time.time()) // 30 + int(sys.argv[2])
-d = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-o = d[-1] & 15
-print("%06d" % ((struct.unpack(">I", d[o:o + 4])[0] & 0x7fffffff) % 1000000))
-PY
-}
+. bench/http_lib.sh
 
-# make_vault DIR [init args...]: 10 practices of 50 patients and 20 practitioners each; the
-# accounts' logins and TOTP secrets go to DIR.accounts.
-make_vault() {
-  local dir=$1
-  shift
-  "$BIN" init --data "$dir" "$@" >/dev/null
-  : > "$dir.accounts"
-  for p in $(seq 1 10); do
-    local pid
-    pid=$("$BIN" practice add --data "$dir" --name "Cabinet $p")
-    python3 - "$p" > "$WORK/p$p.ndjson" <<'PY'
-import json, sys
-p = int(sys.argv[1])
-for i in range(50):
-    n = 1840175000000 + p * 1000 + i
-    print(json.dumps({"resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": "%d%02d" % (n, 97 - n % 97)}],
-        "name": [{"family": "Bench%d" % p, "given": ["P%d" % i]}], "gender": "female",
-        "birthDate": "1984-01-%02d" % (1 + i % 28),
-        "telecom": [{"system": "phone", "value": "0612345678"}],
-        "address": [{"line": ["1 rue du Test"], "postalCode": "75011", "city": "Paris"}]}))
-PY
-    "$BIN" import --data "$dir" --practice "$pid" "$WORK/p$p.ndjson" >/dev/null
-    for u in $(seq 1 20); do
-      local login="bench.p${p}.u${u}" uri
-      uri=$(echo "bench password $login" | "$BIN" user add --data "$dir" --practice "$pid" \
-            --login "$login" --role practitioner)
-      echo "$login $(echo "$uri" | sed -E 's/.*secret=([A-Z2-7]+).*/\1/')" >> "$dir.accounts"
-    done
-  done
-}
-
-# start_node DIR NAME: serve DIR on a free port; prints the port.
+# start_node DIR NAME: serves DIR on a free port, sets NODE_PORT (not a subshell: PIDS must keep
+# the process so that it is stopped).
 start_node() {
   "$BIN" serve --data "$1" --listen 127.0.0.1:0 --http > "$WORK/$2.out" 2> "$WORK/$2.err" &
   PIDS+=($!)
   for _ in $(seq 1 300); do grep -q "listening on" "$WORK/$2.out" && break; sleep 0.1; done
-  sed -nE 's/listening on .*:([0-9]+)$/\1/p' "$WORK/$2.out"
+  NODE_PORT=$(sed -nE 's/listening on .*:([0-9]+)$/\1/p' "$WORK/$2.out")
+  [[ -n "$NODE_PORT" ]] || { echo "bench: $2 did not start" >&2; cat "$WORK/$2.err" >&2; exit 1; }
 }
 
 stop_nodes() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PIDS=()
-}
-
-# sessions DIR PORT OUT OFFSET: logs every account in and lists 4 of its practice's patients.
-sessions() {
-  local base="http://127.0.0.1:$2" i=0 login secret code token ids
-  : > "$3"
-  while read -r login secret; do
-    code=$(totp "$secret" "$4")
-    token=$(curl -s "$base/auth/login" -H 'Content-Type: application/json' \
-      -d "{\"login\":\"$login\",\"password\":\"bench password $login\",\"totp\":\"$code\"}" | jq -r .token)
-    ids=$(curl -s "$base/fhir/Patient?_count=4&_cursor=$(( (i % 10) * 4 )).0" \
-      -H "Authorization: Bearer $token" | jq -r '[.entry[].resource.id] | join(" ")')
-    echo "$token $ids" >> "$3"
-    i=$((i + 1))
-  done < "$1.accounts"
 }
 
 # load SESSIONS CONNECTIONS PORT OUT: one wrk run; writes "rps non2xx" to OUT.
@@ -107,22 +53,25 @@ load() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "command: bench/nodes_bench.sh $DURATION $RUNS; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-make_vault "$WORK/sqlite"
-make_vault "$WORK/pg" --backend postgres --pg "${URL%/*}/nodes"
+bench_vault "$WORK/sqlite"
+bench_vault "$WORK/pg" --backend postgres --pg "${URL%/*}/nodes"
 
 printf '%-4s %16s %16s %16s %10s\n' run sqlite_1_node pg_1_node pg_2_nodes ratio
 declare -a R_SQLITE R_PG1 R_PG2
 offset=0
 for run in $(seq 1 "$RUNS"); do
   # Each account logs in once per 30 s step at most: use the next step every round.
-  port=$(start_node "$WORK/sqlite" sqlite)
-  sessions "$WORK/sqlite" "$port" "$WORK/s-sqlite" "$offset"
+  start_node "$WORK/sqlite" sqlite
+  port=$NODE_PORT
+  bench_sessions "$WORK/sqlite.accounts" "http://127.0.0.1:$port" "$WORK/s-sqlite" "$offset"
   load "$WORK/s-sqlite" 200 "$port" "$WORK/r-sqlite"
   stop_nodes
-  port=$(start_node "$WORK/pg" pg-a)
-  sessions "$WORK/pg" "$port" "$WORK/s-pg" "$offset"
+  start_node "$WORK/pg" pg-a
+  port=$NODE_PORT
+  bench_sessions "$WORK/pg.accounts" "http://127.0.0.1:$port" "$WORK/s-pg" "$offset"
   load "$WORK/s-pg" 200 "$port" "$WORK/r-pg1"
-  port_b=$(start_node "$WORK/pg" pg-b)
+  start_node "$WORK/pg" pg-b
+  port_b=$NODE_PORT
   load "$WORK/s-pg" 100 "$port" "$WORK/r-pg2a" &
   wrk_a=$!
   load "$WORK/s-pg" 100 "$port_b" "$WORK/r-pg2b" &

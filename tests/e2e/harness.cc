@@ -358,67 +358,26 @@ void Vault::LockAccount(const std::string& login) {
 }
 
 void Vault::Serve(bool tls) {
-  tls_ = tls;
-  port_ = 0;
-  const std::string bin = Bin();
-  std::vector<std::string> args = {"serve", "--data", dir(), "--listen", "127.0.0.1:0"};
-  if (!tls) args.push_back("--http");
-  std::vector<char*> argv = Argv(bin, args);
-  const std::string out_path = dir() + "/server.out";
-  const std::string err_path = dir() + "/server.err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(out, 1);
-    dup2(err, 2);
-    execv(bin.c_str(), argv.data());
-    _exit(127);
-  }
-  pid_ = pid;
-  const std::string prefix = "listening on ";
-  const bool listening = WaitFor(
-      [&] {
-        std::ifstream in(out_path);
-        std::string line;
-        while (std::getline(in, line)) {
-          if (line.rfind(prefix, 0) == 0) port_ = std::stoi(line.substr(line.rfind(':') + 1));
-        }
-        int status = 0;
-        return port_ > 0 || waitpid(pid_, &status, WNOHANG) == pid_;
-      },
-      60'000, 20);
-  ASSERT_TRUE(listening && port_ > 0)
-      << "the server did not print `listening on`: " << ServerOutput();
+  server_ = std::make_unique<ServerProcess>(dir(), "server", tls);
+  ASSERT_GT(server_->Start(), 0) << "the server did not print `listening on`: "
+                                 << server_->Output();
 }
 
 int Vault::StopServer() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 90'000);
-  if (!exited) {
-    ADD_FAILURE() << "the server did not stop on SIGTERM";
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  return exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (!server_ || !server_->running()) return -1;
+  return server_->Stop();
 }
 
-std::string Vault::ServerOutput() const {
-  std::string all;
-  for (const char* name : {"/server.out", "/server.err"}) {
-    std::ifstream in(dir_.path() + name);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    all += ss.str();
-  }
-  return all;
-}
+bool Vault::serving() const { return server_ && server_->running(); }
 
-ServerProcess::ServerProcess(std::string data_dir, std::string name)
-    : dir_(std::move(data_dir)), name_(std::move(name)) {}
+int Vault::port() const { return server_ ? server_->port() : 0; }
+
+std::string Vault::ServerOutput() const { return server_ ? server_->Output() : ""; }
+
+std::unique_ptr<HttpClient> Vault::Client() const { return server_->Client(); }
+
+ServerProcess::ServerProcess(std::string data_dir, std::string name, bool tls)
+    : dir_(std::move(data_dir)), name_(std::move(name)), tls_(tls) {}
 
 ServerProcess::~ServerProcess() { Kill(); }
 
@@ -427,8 +386,8 @@ int ServerProcess::Start() {
   const std::string out_path = dir_ + "/" + name_ + ".out";
   const std::string err_path = dir_ + "/" + name_ + ".err";
   std::remove(out_path.c_str());
-  const std::vector<std::string> args = {"serve",    "--data",      dir_,
-                                         "--listen", "127.0.0.1:0", "--http"};
+  std::vector<std::string> args = {"serve", "--data", dir_, "--listen", "127.0.0.1:0"};
+  if (!tls_) args.push_back("--http");
   std::vector<char*> argv = Argv(bin, args);
   pid_ = fork();
   if (pid_ == 0) {
@@ -490,12 +449,9 @@ std::string ServerProcess::Output() const {
 }
 
 std::unique_ptr<HttpClient> ServerProcess::Client() const {
-  return std::make_unique<HttpClient>("127.0.0.1", port_, false);
+  return std::make_unique<HttpClient>("127.0.0.1", port_, tls_, dir_ + "/tls/cert.pem");
 }
 
-std::unique_ptr<HttpClient> Vault::Client() const {
-  return std::make_unique<HttpClient>("127.0.0.1", port_, tls_, dir_.path() + "/tls/cert.pem");
-}
 
 std::string Vault::Login(User& user) {
   auto client = Client();

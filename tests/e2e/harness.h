@@ -2,6 +2,8 @@
 // End-to-end harness: a vault made with the real `medvault` CLI in a temp dir, the real server
 // started on port 0 with its stdout and stderr captured to files, and a small Beast HTTP(S)
 // client. Test-only; not thread-safe.
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -66,6 +68,37 @@ struct User {
   std::string NextCode();
 };
 
+// `medvault serve` on 127.0.0.1:0 over a vault's directory (plain HTTP, or HTTPS with the vault's
+// certificate), as a child process that can be stopped or killed: the vault's own server, the
+// crash tests, and several nodes of one PostgreSQL vault. Its stdout and stderr go to
+// DIR/NAME.out and DIR/NAME.err. Killed (SIGKILL) on destruction if still running.
+class ServerProcess {
+ public:
+  ServerProcess(std::string data_dir, std::string name, bool tls = false);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and waits for its `listening on` line; its port, or 0.
+  int Start();
+  int port() const { return port_; }
+  bool running() const { return pid_ > 0; }
+  // SIGKILL: no drain, no final checkpoint, nothing flushed that was not already durable.
+  void Kill();
+  // SIGTERM, then waits (with a deadline) for the exit; its exit code, or -1.
+  int Stop();
+  // Everything the process wrote to stdout and stderr so far.
+  std::string Output() const;
+  std::unique_ptr<HttpClient> Client() const;
+
+ private:
+  std::string dir_;
+  std::string name_;
+  bool tls_ = false;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
 // Whether this run's vaults use PostgreSQL (MEDVAULT_E2E_BACKEND=postgres, set by CTest for the
 // e2e.postgres.* tests), each in a fresh database of the test cluster; else SQLite.
 bool PostgresBackend();
@@ -91,12 +124,12 @@ class Vault {
   void LockAccount(const std::string& login);
 
   // Starts `medvault serve` on 127.0.0.1:0 (HTTPS with DIR/tls/cert.pem, or plain HTTP) and
-  // waits for its `listening on HOST:PORT` line.
+  // waits for its `listening on HOST:PORT` line (a ServerProcess named "server").
   void Serve(bool tls = false);
   // SIGTERM, then waits (with a deadline) for the process to exit; its exit code, or -1.
   int StopServer();
-  bool serving() const { return pid_ > 0; }
-  int port() const { return port_; }
+  bool serving() const;
+  int port() const;
   // Everything the server wrote to stdout and stderr so far.
   std::string ServerOutput() const;
   std::unique_ptr<HttpClient> Client() const;
@@ -107,38 +140,7 @@ class Vault {
  private:
   testing::TempDir dir_;
   std::string pg_url_;
-  int pid_ = -1;
-  int port_ = 0;
-  bool tls_ = false;
-};
-
-// One more `medvault serve --http` on 127.0.0.1:0 over a vault's directory, as a child process
-// that can be killed: the crash tests, and several nodes of one PostgreSQL vault. Its stdout and
-// stderr go to DIR/NAME.out and DIR/NAME.err. Killed (SIGKILL) on destruction if still running.
-class ServerProcess {
- public:
-  ServerProcess(std::string data_dir, std::string name);
-  ~ServerProcess();
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  // Starts the server and waits for its `listening on` line; its port, or 0.
-  int Start();
-  int port() const { return port_; }
-  bool running() const { return pid_ > 0; }
-  // SIGKILL: no drain, no final checkpoint, nothing flushed that was not already durable.
-  void Kill();
-  // SIGTERM, then waits (with a deadline) for the exit; its exit code, or -1.
-  int Stop();
-  // Everything the process wrote to stdout and stderr so far.
-  std::string Output() const;
-  std::unique_ptr<HttpClient> Client() const;
-
- private:
-  std::string dir_;
-  std::string name_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  std::unique_ptr<ServerProcess> server_;
 };
 
 // A valid FHIR Patient with the given names and a NIR (13 digits + computed key).
