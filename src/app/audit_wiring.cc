@@ -112,7 +112,8 @@ api::Classification ClassifierAdapter::Classify(std::string_view text) {
 }
 
 Status RecordBulkDecryption(VaultContext& vault, const BulkDecryption& what,
-                            const std::map<std::string, std::vector<std::string>>& patients) {
+                            const std::map<std::string, std::vector<std::string>>& patients,
+                            int64_t* leaves) {
   MV_ASSIGN_OR_RETURN(auto store, vault.OpenLogStore());
   MV_ASSIGN_OR_RETURN(crypto::SecretKey seed, vault.keyring().LogSigningSeed());
   const crypto::SigningKey key = crypto::SigningKey::FromSeed(seed);
@@ -139,6 +140,7 @@ Status RecordBulkDecryption(VaultContext& vault, const BulkDecryption& what,
       leaf.field_groups = what.field_groups;
       leaf.outcome = 200;
       result = log.Append(leaf).status();
+      if (result.ok() && leaves != nullptr) ++*leaves;
     }
   }
   log.Stop();

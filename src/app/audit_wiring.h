@@ -94,10 +94,11 @@ inline constexpr std::size_t kBulkPatientsPerLeaf = 1000;
 // security, source "local", outcome 200 and the vault clock's current time. Opens the vault's log
 // store and runs an AccessLog over it for the duration of the call, signing with the vault's log
 // key; the caller must hold the log writer lock (log_writer_lock.h) so that it is the only writer.
+// `*leaves` (if given) is increased by the number of leaves appended.
 // Errors: those of opening the log store, reading the signing key and starting the log, then the
 // first failed append (the leaves appended before it stay in the log).
 [[nodiscard]] Status RecordBulkDecryption(
     VaultContext& vault, const BulkDecryption& what,
-    const std::map<std::string, std::vector<std::string>>& patients);
+    const std::map<std::string, std::vector<std::string>>& patients, int64_t* leaves = nullptr);
 
 }  // namespace medvault::app

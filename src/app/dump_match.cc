@@ -9,6 +9,7 @@
 
 #include "app/audit_wiring.h"
 #include "app/command_status.h"
+#include "app/log_writer_lock.h"
 #include "audit/access_log.h"
 #include "audit/patient_index.h"
 #include "core/file.h"
@@ -33,7 +34,6 @@ enum : uint8_t {
 };
 constexpr uint8_t kContactBits = kPhoneBit | kEmailBit;
 constexpr size_t kMaxNameWords = 4;
-constexpr size_t kPatientsPerLeaf = 1000;  // audit/leaf.cc accepts at most 1,000 per leaf
 constexpr std::string_view kAction = "breach.match";
 constexpr std::string_view kAccount = "medvault-cli";
 
@@ -280,43 +280,6 @@ bool Released(const audit::Leaf& leaf) {
          leaf.action != kAction;
 }
 
-// Records every patient decrypted, one leaf per practice and per kPatientsPerLeaf patients.
-Status RecordAccess(VaultContext& ctx, store::LogStore& log_store, audit::AuditKeyProvider& keys,
-                    const std::map<std::string, std::set<std::string>>& decrypted,
-                    int64_t* leaves) {
-  MV_ASSIGN_OR_RETURN(auto seed, ctx.keyring().LogSigningSeed());
-  const crypto::SigningKey log_key = crypto::SigningKey::FromSeed(seed);
-  audit::AccessLogOptions options;
-  options.origin = ctx.config().log_origin;
-  audit::AccessLog log(log_store, keys, log_key, ctx.clock(), ctx.random(), options);
-  MV_RETURN_IF_ERROR(log.Start());
-  Status status;
-  for (const auto& [practice, ids] : decrypted) {
-    std::vector<std::string> all(ids.begin(), ids.end());
-    for (size_t from = 0; from < all.size() && status.ok(); from += kPatientsPerLeaf) {
-      audit::Leaf leaf;
-      leaf.time = ctx.clock().Now();
-      leaf.practice_id = practice;
-      leaf.account = std::string(kAccount);
-      leaf.role = Role::kSecurity;
-      leaf.source = "local";
-      leaf.action = std::string(kAction);
-      leaf.resource_type = "Patient";
-      const size_t to = std::min(all.size(), from + kPatientsPerLeaf);
-      leaf.patient_ids.assign(all.begin() + static_cast<std::ptrdiff_t>(from),
-                              all.begin() + static_cast<std::ptrdiff_t>(to));
-      leaf.field_groups = MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact) |
-                          MaskOf(FieldGroup::kInsurance);
-      leaf.outcome = 200;
-      leaf.decision = audit::GuardDecision::kNone;
-      status = log.Append(leaf).status();
-      if (status.ok()) ++*leaves;
-    }
-  }
-  log.Stop();
-  return status;
-}
-
 std::string SeparatorName(char sep) {
   switch (sep) {
     case '\t':
@@ -349,6 +312,10 @@ int RunBreachMatch(const MatchRequest& request, std::ostream& out, std::ostream&
   auto ctx_or = VaultContext::Open(request.data_dir);
   if (!ctx_or.ok()) return ReportFailure(err, ctx_or.status());
   VaultContext& ctx = **ctx_or;
+  // The patients it decrypts are logged before anything is reported: one writer of the log at a
+  // time (on SQLite, not while the vault is served).
+  auto writer_lock = LogWriterLock::Acquire(ctx);
+  if (!writer_lock.ok()) return ReportFailure(err, writer_lock.status());
   auto log_store = ctx.OpenLogStore();
   if (!log_store.ok()) return ReportFailure(err, log_store.status());
   KeyringAuditKeys audit_keys(ctx.keyring());
@@ -425,8 +392,14 @@ int RunBreachMatch(const MatchRequest& request, std::ostream& out, std::ostream&
 
   // Nothing is reported before the access to the patients decrypted is durable in the log.
   int64_t leaves = 0;
-  if (Status s = RecordAccess(ctx, **log_store, audit_keys, matcher.decrypted(), &leaves);
-      !s.ok()) {
+  std::map<std::string, std::vector<std::string>> decrypted_ids;
+  for (const auto& [practice, ids] : matcher.decrypted()) {
+    decrypted_ids[practice].assign(ids.begin(), ids.end());
+  }
+  const BulkDecryption what{std::string(kAccount), std::string(kAction), "Patient",
+                            MaskOf(FieldGroup::kIdentity) | MaskOf(FieldGroup::kContact) |
+                                MaskOf(FieldGroup::kInsurance)};
+  if (Status s = RecordBulkDecryption(ctx, what, decrypted_ids, &leaves); !s.ok()) {
     return ReportFailure(err, s.WithContext("recording the access in the log"));
   }
   int64_t decrypted = 0;
