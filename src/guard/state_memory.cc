@@ -10,14 +10,10 @@ MemoryStateStore::~MemoryStateStore() = default;
 template <typename Record>
 bool MemoryStateStore::With(std::array<Shard<Record>, kShards>& shards, std::string_view key,
                             RecordFn<Record> fn) {
-  const size_t h = std::hash<std::string_view>{}(key);
+  const uint64_t h = std::hash<std::string_view>{}(key);
   Shard<Record>& shard = shards[(h >> 32 ^ h) % kShards];
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.map.find(key);
-  if (it == shard.map.end()) {
-    it = shard.map.emplace(std::string(key), std::make_unique<Record>()).first;
-  }
-  fn(*it->second);
+  fn(shard.map.try_emplace(h).first->second);
   return true;
 }
 
@@ -39,7 +35,7 @@ template <typename Shards>
 void EvictIdle(Shards& shards, uint32_t cutoff) {
   for (auto& shard : shards) {
     std::lock_guard<std::mutex> lock(shard.mu);
-    std::erase_if(shard.map, [&](const auto& kv) { return kv.second->last_seen < cutoff; });
+    std::erase_if(shard.map, [&](const auto& kv) { return kv.second.last_seen < cutoff; });
   }
 }
 }  // namespace
@@ -56,11 +52,11 @@ void MemoryStateStore::Evict(uint32_t cutoff, size_t max_accounts) {
     if (shard.map.size() <= per_shard) continue;
     std::vector<uint32_t> seen;
     seen.reserve(shard.map.size());
-    for (const auto& kv : shard.map) seen.push_back(kv.second->last_seen);
+    for (const auto& kv : shard.map) seen.push_back(kv.second.last_seen);
     std::nth_element(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(seen.size() - per_shard),
                      seen.end());
     const uint32_t keep_from = seen[seen.size() - per_shard];
-    std::erase_if(shard.map, [&](const auto& kv) { return kv.second->last_seen < keep_from; });
+    std::erase_if(shard.map, [&](const auto& kv) { return kv.second.last_seen < keep_from; });
   }
 }
 
