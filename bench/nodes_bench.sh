@@ -2,8 +2,9 @@
 # Audited reads/s of two `medvault serve` nodes on one PostgreSQL vault, against one node on a
 # SQLite vault (the baseline) and one node on the PostgreSQL vault, in the same run. The same data
 # in each vault: 200 practitioner accounts in 10 practices, 50 patients each; every wrk connection
-# re-reads 4 of its practice's patients by id (bench/http_read.lua), plain HTTP. With two nodes,
-# two wrk processes run at once, 100 connections on each node, and their rates are added.
+# re-reads 4 of its practice's patients by id (bench/http_read.lua), plain HTTP. One node: one wrk,
+# 2 threads, 200 connections; two nodes: two wrk at once, 1 thread and 100 connections on each
+# node, their rates added (so 2 client threads and 200 connections in every case).
 # PostgreSQL: a private cluster (tests/tools/pg_cluster.sh) with fsync and synchronous_commit on.
 # Usage: bench/nodes_bench.sh [build/medvault] [duration, default 10s] [runs, default 3]
 set -euo pipefail
@@ -44,11 +45,11 @@ stop_nodes() {
   PIDS=()
 }
 
-# load SESSIONS CONNECTIONS PORT OUT: one wrk run; writes "rps non2xx" to OUT.
+# load SESSIONS THREADS CONNECTIONS PORT OUT: one wrk run; writes "rps non2xx" to OUT.
 load() {
-  MEDVAULT_BENCH_SESSIONS="$1" wrk -t1 -c"$2" -d"$DURATION" -s bench/http_read.lua \
-    "http://127.0.0.1:$3" > "$4.wrk"
-  echo "$(awk '/Requests\/sec/ {print $2}' "$4.wrk") $(awk '/^non2xx/ {print $2}' "$4.wrk")" > "$4"
+  MEDVAULT_BENCH_SESSIONS="$1" wrk -t"$2" -c"$3" -d"$DURATION" -s bench/http_read.lua \
+    "http://127.0.0.1:$4" > "$5.wrk"
+  echo "$(awk '/Requests\/sec/ {print $2}' "$5.wrk") $(awk '/^non2xx/ {print $2}' "$5.wrk")" > "$5"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -64,17 +65,17 @@ for run in $(seq 1 "$RUNS"); do
   start_node "$WORK/sqlite" sqlite
   port=$NODE_PORT
   bench_sessions "$WORK/sqlite.accounts" "http://127.0.0.1:$port" "$WORK/s-sqlite" "$offset"
-  load "$WORK/s-sqlite" 200 "$port" "$WORK/r-sqlite"
+  load "$WORK/s-sqlite" 2 200 "$port" "$WORK/r-sqlite"
   stop_nodes
   start_node "$WORK/pg" pg-a
   port=$NODE_PORT
   bench_sessions "$WORK/pg.accounts" "http://127.0.0.1:$port" "$WORK/s-pg" "$offset"
-  load "$WORK/s-pg" 200 "$port" "$WORK/r-pg1"
+  load "$WORK/s-pg" 2 200 "$port" "$WORK/r-pg1"
   start_node "$WORK/pg" pg-b
   port_b=$NODE_PORT
-  load "$WORK/s-pg" 100 "$port" "$WORK/r-pg2a" &
+  load "$WORK/s-pg" 1 100 "$port" "$WORK/r-pg2a" &
   wrk_a=$!
-  load "$WORK/s-pg" 100 "$port_b" "$WORK/r-pg2b" &
+  load "$WORK/s-pg" 1 100 "$port_b" "$WORK/r-pg2b" &
   wrk_b=$!
   wait "$wrk_a" "$wrk_b"
   stop_nodes
@@ -87,7 +88,7 @@ for run in $(seq 1 "$RUNS"); do
   printf '%-4s %16s %16s %16s %10.3f   (non-2xx: %s %s %s)\n' "$run" "$sqlite_rps" "$pg1_rps" \
     "$pg2_rps" "$(echo "$pg2_rps / $sqlite_rps" | bc -l)" "$sqlite_err" "$pg1_err" \
     "$((a_err + b_err))"
-  offset=$((offset + 1))
+  # each run is minutes long: its logins use later TOTP steps than the previous run's
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 m_sqlite=$(median "${R_SQLITE[@]}")
