@@ -3,20 +3,13 @@
 // its login), an enumeration split across both nodes is stopped after as many patients as on one,
 // a source contained on A is refused at login on B, and a node that cannot reach the guard's state
 // refuses with 503. PostgreSQL only (e2e.postgres.GuardNodesE2E).
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
 #include <fstream>
-#include <sstream>
+#include <iostream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tests/e2e/harness.h"
 
@@ -35,77 +28,12 @@ std::string IssueCode(const HttpResponse& r) {
   return j["issue"][0].value("code", "");
 }
 
-// A second `medvault serve` of the vault in `dir` (plain HTTP on 127.0.0.1:0), its output in
-// DIR/node-b.out and DIR/node-b.err.
-class SecondNode {
- public:
-  explicit SecondNode(std::string dir) : dir_(std::move(dir)) {
-    const char* env = std::getenv("MEDVAULT_BIN");
-    const std::string bin = env != nullptr ? env : "build/medvault";
-    const std::vector<std::string> args = {bin,     "serve",       "--data", dir_,
-                                           "--listen", "127.0.0.1:0", "--http"};
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const std::string out_path = dir_ + "/node-b.out";
-    const std::string err_path = dir_ + "/node-b.err";
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600), 1);
-      dup2(open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600), 2);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
-    WaitFor(
-        [&] {
-          std::ifstream in(out_path);
-          std::string line;
-          while (std::getline(in, line)) {
-            if (line.rfind("listening on ", 0) == 0) {
-              port_ = std::stoi(line.substr(line.rfind(':') + 1));
-            }
-          }
-          int status = 0;
-          return port_ > 0 || waitpid(pid_, &status, WNOHANG) == pid_;
-        },
-        60'000, 20);
-  }
-  ~SecondNode() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    if (!WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 60'000)) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
-  }
-  int port() const { return port_; }
-  std::unique_ptr<HttpClient> Client() const {
-    return std::make_unique<HttpClient>("127.0.0.1", port_, false);
-  }
-  std::string Output() const {
-    std::string all;
-    for (const char* name : {"/node-b.out", "/node-b.err"}) {
-      std::ifstream in(dir_ + name);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      all += ss.str();
-    }
-    return all;
-  }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 struct Env {
   Vault vault;
   std::string practice;
   std::string other_practice;
   std::vector<std::string> ids;  // real patients created through the API
-  std::unique_ptr<SecondNode> b;
+  std::unique_ptr<ServerProcess> b;  // node B; the vault's own server is node A
 };
 
 class GuardNodesE2E : public ::testing::Test {
@@ -145,11 +73,11 @@ class GuardNodesE2E : public ::testing::Test {
       env->ids.push_back(c.Json()["id"].get<std::string>());
     }
     // Node B: a second process on the same vault directory and PostgreSQL databases.
-    env->b = std::make_unique<SecondNode>(env->vault.dir());
-    ASSERT_GT(env->b->port(), 0) << env->b->Output();
+    env->b = std::make_unique<ServerProcess>(env->vault.dir(), "node-b");
+    ASSERT_GT(env->b->Start(), 0) << env->b->Output();
   }
   static void TearDownTestSuite() {
-    if (env != nullptr) env->b.reset();
+    if (env != nullptr && env->b != nullptr) env->b->Stop();
     delete env;
     env = nullptr;
   }
