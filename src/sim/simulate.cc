@@ -522,11 +522,15 @@ bool Simulation::Login(Session& s) {
     s.token = json::parse(r->body).value("token", "");
     return true;
   }
-  if (r->status == 423) {
+  // 423: the account is contained; 403 suspended: its source is (a contained address block is
+  // refused at login, on every node, before any account of it is charged again).
+  const bool source_refused = r->status == 403 && r->body.find("suspended") != std::string::npos;
+  if (r->status == 423 || source_refused) {
     a.contained = true;
     if (s.stats) {
       ++s.stats->containments;
-      NoteRefusal(s, "login 423 (contained)");
+      NoteRefusal(s, source_refused ? "login 403 suspended (source contained)"
+                                    : "login 423 (contained)");
     }
     if (s.attack && !s.attack->contained) {
       s.attack->contained = true;
