@@ -125,6 +125,16 @@ CREATE TABLE access_codes (
   used        bigint NOT NULL);
 CREATE INDEX access_codes_by_patient ON access_codes (patient_id);
 )sql"},
+    // The blind index is looked up by token only (a 32-bit keyed hash of one practice's column:
+    // the few rows sharing a token are filtered on col and practice_no), so a B-tree on the token
+    // alone replaces the four-column primary key: each entry is one 8-byte key instead of a
+    // 32-byte one with a uniqueness check, about half the server's work per imported entry.
+    // Entries stay unique because every writer sends a patient's distinct (col, token) pairs
+    // once (PackIndexKeys) and removes them all before writing new ones.
+    {3, R"sql(
+ALTER TABLE patient_index DROP CONSTRAINT patient_index_pkey;
+CREATE INDEX patient_index_by_token ON patient_index (token);
+)sql"},
 };
 
 // How many patients a batch writer sends per COPY.
@@ -281,7 +291,7 @@ Status InsertIndexEntries(Connection& conn, int64_t practice_no, int64_t seq,
     p.Int(e.token).Int(e.column).Int(practice_no).Int(seq);
     MV_RETURN_IF_ERROR(conn.Run(
         "INSERT INTO patient_index (token, col, practice_no, patient_seq) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "VALUES ($1, $2, $3, $4)",
         p, "insert index entry"));
   }
   return Status::Ok();
@@ -292,8 +302,8 @@ Status InsertIndexEntries(Connection& conn, int64_t practice_no, int64_t seq,
 // (InFlight) while the caller fills the next one, so that the caller's work (parsing, sealing)
 // overlaps the server's (the COPY into the table and its indexes); at most one batch is in flight
 // and one being filled, and the caller waits for the one in flight before handing over the next.
-// The index entries of a batch are sent in primary-key order, so that the server's B-tree
-// inserts walk the index once instead of jumping between pages. A taken id is reported by the Add
+// The index entries of a batch are sent in token order, so that the server's B-tree inserts
+// walk the index once instead of jumping between pages. A taken id is reported by the Add
 // that gives it when it repeats an id of the same batch, and otherwise by a later Add or the
 // Commit, once the flush that meets the unique constraint is done (store.h allows either); in
 // every case the batch is abandoned whole.
@@ -339,7 +349,7 @@ class PgPatientBatchWriter final : public PatientBatchWriter {
     std::vector<Pending> pending;
     std::vector<IndexEntry> entries;
   };
-  // One index row, in the order of patient_index's primary key.
+  // One index row, ordered by token first (patient_index_by_token).
   struct IndexRow {
     int64_t token;
     int64_t col;
