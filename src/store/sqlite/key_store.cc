@@ -1,7 +1,12 @@
 #include "store/sqlite/key_store.h"
 
+#include <algorithm>
+#include <functional>
+#include <future>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 namespace medvault::store::sqlite {
 namespace {
@@ -42,7 +47,44 @@ Status InsertPatientKey(Connection& conn, const PatientKeyRow& row) {
   return st.Run("insert patient key");
 }
 
-// Holds the writer lease and an open transaction for its whole life (see sqlite_store.h).
+// How many patient keys a batch writer inserts per hand-over to its flush thread.
+constexpr size_t kKeyFlushRows = 2000;
+
+// One piece of work at a time on a thread of its own (run on the calling thread if no thread can
+// be started). Used by one owner thread.
+class Flight {
+ public:
+  Flight() = default;
+  Flight(const Flight&) = delete;
+  Flight& operator=(const Flight&) = delete;
+  ~Flight() { Wait().IgnoreError(); }
+  // REQUIRES: nothing in flight (Wait first).
+  void Start(std::function<Status()> work) {
+    try {
+      running_ = std::async(std::launch::async, std::move(work));
+    } catch (const std::system_error&) {
+      done_ = work();
+    }
+  }
+  // The status of the work in flight once it is done; OK when nothing is in flight.
+  Status Wait() {
+    Status status = std::move(done_);
+    done_ = Status::Ok();
+    if (running_.valid()) status = running_.get();
+    return status;
+  }
+
+ private:
+  std::future<Status> running_;
+  Status done_;
+};
+
+// Holds the writer lease and an open transaction for its whole life (see sqlite_store.h). Rows
+// are buffered and inserted kKeyFlushRows at a time, sorted by key, on a thread of their own
+// while the caller prepares the next ones (an import seals patients meanwhile): at most one batch
+// is being inserted and one filled, and the caller waits for the one being inserted before
+// handing over the next. A taken key is therefore reported by a later Add or by the Commit
+// (store.h allows it); either way the whole batch is abandoned and rolled back.
 class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
  public:
   explicit SqlitePatientKeyBatchWriter(ConnectionPool::WriterLease lease)
@@ -53,7 +95,10 @@ class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
   Status Add(const PatientKeyRow& row) override {
     if (!failure_.ok()) return failure_;
     if (committed_) return FailedPrecondition("patient key batch already committed");
-    Status status = InsertPatientKey(lease_.conn(), row);
+    if (filling_.capacity() == 0) filling_.reserve(kKeyFlushRows);
+    filling_.push_back(row);
+    if (filling_.size() < kKeyFlushRows) return Status::Ok();
+    Status status = StartFlush();
     if (!status.ok()) Fail(status);
     return status;
   }
@@ -61,7 +106,9 @@ class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
   Status Commit() override {
     if (!failure_.ok()) return failure_;
     if (committed_) return FailedPrecondition("patient key batch already committed");
-    Status status = txn_.Commit();
+    Status status = StartFlush();
+    if (status.ok()) status = inflight_.Wait();
+    if (status.ok()) status = txn_.Commit();
     if (!status.ok()) {
       Fail(status);
       return status;
@@ -71,8 +118,34 @@ class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
   }
 
  private:
+  // Waits for the batch being inserted (its error, if any, is this call's), then hands over the
+  // one being filled.
+  Status StartFlush() {
+    MV_RETURN_IF_ERROR(inflight_.Wait());
+    if (filling_.empty()) return Status::Ok();
+    std::swap(sending_, filling_);
+    filling_.clear();
+    inflight_.Start([this] { return Insert(); });
+    return Status::Ok();
+  }
+
+  // Runs on the flush thread: touches only the connection and sending_. In key order, so that
+  // consecutive inserts land on neighbouring B-tree pages.
+  Status Insert() {
+    std::sort(sending_.begin(), sending_.end(),
+              [](const PatientKeyRow& a, const PatientKeyRow& b) {
+                return a.practice_id != b.practice_id ? a.practice_id < b.practice_id
+                                                      : a.patient_id < b.patient_id;
+              });
+    for (const PatientKeyRow& row : sending_) {
+      MV_RETURN_IF_ERROR(InsertPatientKey(lease_.conn(), row));
+    }
+    return Status::Ok();
+  }
+
   void Fail(const Status& status) {
     failure_ = status.WithContext("patient key batch abandoned");
+    inflight_.Wait().IgnoreError();
     txn_.Rollback();
   }
 
@@ -80,6 +153,10 @@ class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
   Transaction txn_;  // destroyed before lease_: rolls back while the connection is still ours
   Status failure_;
   bool committed_ = false;
+  std::vector<PatientKeyRow> filling_;  // the caller's
+  // The flush thread's while a batch is in flight, else the caller's.
+  std::vector<PatientKeyRow> sending_;
+  Flight inflight_;  // declared last: destroyed (waited for) first
 };
 
 }  // namespace
