@@ -22,27 +22,41 @@ namespace medvault::notes {
 namespace {
 
 // A term or cue of the form `\bw1[\s\-]+w2 … wn\b`, possibly ending in `\w*` before the last
-// `\b`, each w a run of word bytes: the shape of most multi-word lexicon terms and of prefix terms
-// (`BRCA*`). Where such a match starts follows from where it ends, without start-of-match
-// tracking: the last word runs back to the start of its word (with `\w*`) or its own length
-// before the end (without), the separator between two words is the whole run of non-word bytes
-// between them (each word ends and starts with a word byte), and the first word ends the walk.
+// `\b`, each w a run of word bytes: the shape of most lexicon terms (one word or several, and
+// prefix terms such as `BRCA*`). Such patterns are not scanned over the folded text but over its
+// *compact* form, where every run of spaces and hyphens is one space (Compact below), as
+// `\bw1 w2 … wn\b`: a match of one in the folded text is a match of the other in the compact
+// text and back, since each word ends and starts with a word byte, so the separator between two
+// words is a whole run of spaces and hyphens. In the compact text such a pattern is a literal
+// between word boundaries, which Hyperscan matches far faster than a literal, a repeated class
+// and another literal; and where a match starts follows from where it ends: the last word runs
+// back to the start of its word (with `\w*`) or its own length (without), each earlier word
+// adds its length and one space.
 struct WordsShape {
-  std::vector<std::size_t> lengths;  // of w1 … wn
-  bool open_end = false;             // ends in `\w*`
+  std::vector<std::string> words;  // w1 … wn
+  bool open_end = false;           // ends in `\w*`
 
-  std::size_t Start(std::string_view folded, std::size_t end) const {
-    std::size_t at = end;
-    for (std::size_t i = lengths.size(); i-- > 0;) {
-      if (i + 1 == lengths.size() && open_end) {
-        while (at > 0 && IsFoldedWordByte(folded[at - 1])) --at;
-      } else {
-        at -= std::min(at, lengths[i]);
-      }
-      if (i > 0) {
-        while (at > 0 && !IsFoldedWordByte(folded[at - 1])) --at;
-      }
+  // The pattern to scan the compact text with.
+  std::string CompactRegex() const {
+    std::string regex = "\\b";
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      if (i > 0) regex += ' ';
+      regex += words[i];
     }
+    if (open_end) regex += "\\w*";
+    regex += "\\b";
+    return regex;
+  }
+
+  // Where the match of this pattern that ends at `end` of the compact text starts.
+  std::size_t Start(std::string_view compact, std::size_t end) const {
+    std::size_t at = end;
+    if (open_end) {
+      while (at > 0 && IsFoldedWordByte(compact[at - 1])) --at;
+    } else {
+      at -= std::min(at, words.back().size());
+    }
+    for (std::size_t i = words.size() - 1; i-- > 0;) at -= std::min(at, words[i].size() + 1);
     return at;
   }
 };
@@ -62,7 +76,7 @@ std::optional<WordsShape> ShapeOf(std::string_view regex) {
       ++length;
     }
     if (length == 0) return std::nullopt;
-    shape.lengths.push_back(length);
+    shape.words.emplace_back(regex.substr(0, length));
     regex.remove_prefix(length);
     if (!regex.starts_with(kSeparator)) break;
     regex.remove_prefix(kSeparator.size());
@@ -81,31 +95,30 @@ std::optional<WordsShape> ShapeOf(std::string_view regex) {
 // skeleton of a note (prefilter.h): most notes hold none, and for them one fused fold-and-skeleton
 // pass and this literal scan are the whole cost. The detector holds the category terms, without
 // start-of-match tracking and stopping at the first match. The notes it flags go through the
-// matching databases, which together hold every term, cue and guard once, split by the cost of
-// finding where a match starts: start-of-match tracking makes a scan several times slower, and
-// most patterns do not need it. `fixed` holds the terms and cues whose matches all have the same
-// width (`\bvih\b`) or that have a WordsShape (`\bhepatite[\s\-]+c\b`, `\bbrca\w*\b`), scanned
-// without it: the start follows from the end. `variable` holds the other terms and cues
-// (`\bboit\s+\d+\s*(verres?|…)\b`), with it. Guards rarely match and are the costliest to
-// track: `fixed` also holds them, without tracking and reporting only their first match, and only
-// when one is found does `guards` run, with it. Any of these three may be null when empty.
+// matching databases, which together find every match of every term, cue and guard, with its
+// start. `words` holds the terms and cues that have a WordsShape, rewritten for the compact text
+// (`\bhepatite c\b`, `\bbrca\w*\b`), scanned without start-of-match tracking: the start follows
+// from the end. The other patterns (`\bboit\s+\d+\s*(verres?|…)\b`, `\bex[\s\-]?detenu\b`, the
+// guards) need start-of-match tracking, which makes a scan of many such patterns several times
+// slower, and most of them match in no given note: `presence` holds them all without it, each
+// reporting its first match only, and `tracked[id]` holds pattern `id` alone, with it, scanned
+// only when `presence` saw that pattern. `words` and `presence` are null when empty.
 struct Classifier::Database {
   hs_database_t* prefilter = nullptr;  // null when some term has no usable required literal
   hs_database_t* detector = nullptr;
-  hs_database_t* fixed = nullptr;
-  hs_database_t* variable = nullptr;
-  hs_database_t* guards = nullptr;
-  // By pattern id: the width of every match of a term or cue of `fixed` without a shape, 0 for
-  // the others; and the shape of each term or cue that has one.
-  std::vector<unsigned int> widths;
+  hs_database_t* words = nullptr;
+  hs_database_t* presence = nullptr;
+  std::vector<hs_database_t*> tracked;  // by pattern id; null for the patterns of `words`
+  // By pattern id: the shape of each term or cue that has one.
   std::vector<std::optional<WordsShape>> shapes;
   Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database() {
-    for (hs_database_t* database : {prefilter, detector, fixed, variable, guards}) {
+    for (hs_database_t* database : {prefilter, detector, words, presence}) {
       hs_free_database(database);
     }
+    for (hs_database_t* database : tracked) hs_free_database(database);
   }
 };
 
@@ -130,6 +143,9 @@ struct ThreadState {
   std::size_t scratch_serial = 0;  // the classifier the scratch was last sized for
   FoldedText folded;
   std::string skeleton;
+  std::string compact;                     // Compact(folded), at its start
+  std::vector<std::size_t> compact_origin;  // folded offset of each compact byte
+  std::vector<unsigned int> present;        // patterns of `presence` seen in the note
   std::vector<Match> matches;
   std::vector<Match> guards;
   std::vector<Match> cues;      // sorted by start
@@ -181,22 +197,6 @@ CompileInput SelectIds(const std::vector<Pattern>& patterns,
     input.ids.push_back(static_cast<unsigned int>(i));
   }
   return input;
-}
-
-// The width of every match of a term or cue, when all its matches have the same one (as Hyperscan
-// computes it); 0 when widths vary, for guards, and when Hyperscan cannot analyse the pattern
-// (compiling it then reports why).
-unsigned int FixedWidth(const Pattern& pattern) {
-  if (pattern.kind == PatternKind::kGuard) return 0;
-  hs_expr_info_t* info = nullptr;
-  hs_compile_error_t* error = nullptr;
-  if (hs_expression_info(pattern.regex.c_str(), 0, &info, &error) != HS_SUCCESS) {
-    hs_free_compile_error(error);
-    return 0;
-  }
-  const unsigned int width = info->min_width == info->max_width ? info->min_width : 0;
-  std::free(info);  // NOLINT(cppcoreguidelines-no-malloc): allocated by Hyperscan's malloc
-  return width;
 }
 
 // Compiles `input` into a block-mode database.
@@ -268,7 +268,7 @@ Status CompileLiterals(const std::vector<std::string>& literals, hs_database_t**
 }
 
 // Bumped whenever the way databases are built or stored changes beyond what the key hashes.
-constexpr std::string_view kDatabaseRecipe = "medvault notes databases v4";
+constexpr std::string_view kDatabaseRecipe = "medvault notes databases v5";
 
 // Everything a compiled database depends on: the Hyperscan release and the host's platform (both
 // also checked by hs_deserialize_database), every prefilter literal, and every expression with
@@ -315,71 +315,57 @@ std::optional<std::string> SerializeOrEmpty(const hs_database_t* database) {
   return Serialize(database);
 }
 
-std::string SerializeWidths(const std::vector<unsigned int>& widths) {
-  std::string out;
-  for (const unsigned int width : widths) out += std::to_string(width) + "\n";
-  return out;
-}
-
-// nullopt unless `blob` holds exactly `count` widths.
-std::optional<std::vector<unsigned int>> ParseWidths(std::string_view blob, std::size_t count) {
-  std::vector<unsigned int> widths;
-  unsigned long long width = 0;
-  bool digits = false;
-  for (const char c : blob) {
-    if (c >= '0' && c <= '9' && width < 1'000'000'000ULL) {
-      width = width * 10 + static_cast<unsigned long long>(c - '0');
-      digits = true;
-    } else if (c == '\n' && digits) {
-      widths.push_back(static_cast<unsigned int>(width));
-      width = 0;
-      digits = false;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (digits || widths.size() != count) return std::nullopt;
-  return widths;
-}
-
-// Loads the databases and widths from `cache` when it holds a sound entry for `key`, with a
-// prefilter when `with_prefilter`. On failure *database is left as it was.
+// Loads the databases from `cache` when it holds a sound entry for `key`, with a prefilter when
+// `with_prefilter`; database->shapes must be set. On failure *database is left as it was.
 template <typename Database>
 bool LoadFromCache(const DatabaseCache& cache, const DatabaseCacheKey& key, bool with_prefilter,
-                   std::size_t pattern_count, Database* database) {
+                   Database* database) {
   const std::optional<std::vector<std::string>> blobs = cache.Read(key);
-  constexpr std::size_t kDatabases = 5;
-  if (!blobs || blobs->size() != 1 + kDatabases) return false;
-  std::optional<std::vector<unsigned int>> widths = ParseWidths((*blobs)[0], pattern_count);
-  if (!widths) return false;
-  std::array<hs_database_t*, kDatabases> loaded{};
+  constexpr std::size_t kShared = 4;  // prefilter, detector, words, presence
+  const std::size_t pattern_count = database->shapes.size();
+  std::size_t tracked_count = 0;
+  for (const auto& shape : database->shapes) tracked_count += shape ? 0 : 1;
+  if (!blobs || blobs->size() != kShared + tracked_count) return false;
+  std::vector<hs_database_t*> loaded(blobs->size(), nullptr);
   const auto fail = [&loaded] {
     for (hs_database_t* done : loaded) hs_free_database(done);
     return false;
   };
-  for (std::size_t i = 0; i < kDatabases; ++i) {
-    const std::string& blob = (*blobs)[1 + i];
+  for (std::size_t i = 0; i < blobs->size(); ++i) {
+    const std::string& blob = (*blobs)[i];
     if (blob.empty()) continue;
     if (hs_deserialize_database(blob.data(), blob.size(), &loaded[i]) != HS_SUCCESS) return fail();
   }
-  // [0] prefilter, [1] detector, [2] fixed, [3] variable, [4] guards.
   if ((loaded[0] != nullptr) != with_prefilter || loaded[1] == nullptr) return fail();
+  if ((loaded[3] != nullptr) != (tracked_count > 0)) return fail();
+  for (std::size_t i = kShared; i < loaded.size(); ++i) {
+    if (loaded[i] == nullptr) return fail();
+  }
   database->prefilter = loaded[0];
   database->detector = loaded[1];
-  database->fixed = loaded[2];
-  database->variable = loaded[3];
-  database->guards = loaded[4];
-  database->widths = std::move(*widths);
+  database->words = loaded[2];
+  database->presence = loaded[3];
+  database->tracked.assign(pattern_count, nullptr);
+  std::size_t next = kShared;
+  for (std::size_t id = 0; id < pattern_count; ++id) {
+    if (!database->shapes[id]) database->tracked[id] = loaded[next++];
+  }
   return true;
 }
 
-// Best effort: a cache that cannot be written only costs the next start a compilation.
+// Best effort: a cache that cannot be written only costs the next start a compilation. Blobs:
+// prefilter, detector, words, presence, then the tracked database of each pattern without a
+// shape, by increasing id (a null database is an empty blob).
 template <typename Database>
 void StoreInCache(const DatabaseCache& cache, const DatabaseCacheKey& key,
                   const Database& database) {
-  std::vector<std::string> blobs{SerializeWidths(database.widths)};
-  for (const hs_database_t* compiled : {database.prefilter, database.detector, database.fixed,
-                                        database.variable, database.guards}) {
+  std::vector<std::string> blobs;
+  std::vector<const hs_database_t*> all = {database.prefilter, database.detector, database.words,
+                                           database.presence};
+  for (std::size_t id = 0; id < database.shapes.size(); ++id) {
+    if (!database.shapes[id]) all.push_back(database.tracked[id]);
+  }
+  for (const hs_database_t* compiled : all) {
     std::optional<std::string> bytes = SerializeOrEmpty(compiled);
     if (!bytes) return;
     blobs.push_back(std::move(*bytes));
@@ -397,31 +383,56 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
   return 0;
 }
 
-struct FixedContext {
+struct WordsContext {
   std::vector<Match>* matches;
-  const std::vector<unsigned int>* widths;
   const std::vector<std::optional<WordsShape>>* shapes;
-  std::string_view folded;
-  bool guard_found = false;
+  std::string_view compact;
+  const std::size_t* compact_origin;  // folded offset of each compact byte
 };
 
-// For the database scanned without start-of-match tracking: its terms and cues each have a shape
-// or match one width; its guards (neither) are only noted.
-int OnFixedMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
+// For the `words` database, scanned over the compact text without start-of-match tracking: each
+// of its patterns has a shape, which gives the start; both ends are word bytes, so they map back
+// to the folded text byte for byte.
+int OnWordsMatch(unsigned int id, unsigned long long /*from*/, unsigned long long to,
                  unsigned int /*flags*/, void* context) {
-  auto* fixed = static_cast<FixedContext*>(context);
+  auto* words = static_cast<WordsContext*>(context);
   const auto end = static_cast<std::size_t>(to);
-  if (const std::optional<WordsShape>& shape = (*fixed->shapes)[id]) {
-    fixed->matches->push_back({id, shape->Start(fixed->folded, end), end});
-    return 0;
-  }
-  const unsigned int width = (*fixed->widths)[id];
-  if (width == 0) {
-    fixed->guard_found = true;
-    return 0;
-  }
-  fixed->matches->push_back({id, end - width, end});
+  const std::size_t start = (*words->shapes)[id]->Start(words->compact, end);
+  words->matches->push_back({id, words->compact_origin[start], words->compact_origin[end - 1] + 1});
   return 0;
+}
+
+int OnPresent(unsigned int id, unsigned long long /*from*/, unsigned long long /*to*/,
+              unsigned int /*flags*/, void* context) {
+  static_cast<std::vector<unsigned int>*>(context)->push_back(id);
+  return 0;
+}
+
+// True for the bytes `[\s\-]` matches: ASCII whitespace (Hyperscan's `\s`) and the hyphen.
+constexpr bool IsSeparatorByte(char c) {
+  return c == ' ' || c == '-' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// Writes the compact form of `folded` to the start of *out: every maximal run of spaces and
+// hyphens becomes one space, other bytes are kept; (*origin)[i] is the folded offset of compact
+// byte i. Returns the compact size. The buffers only grow, so that a thread reuses them.
+std::size_t Compact(std::string_view folded, std::string* out, std::vector<std::size_t>* origin) {
+  if (out->size() < folded.size()) out->resize(folded.size());
+  if (origin->size() < folded.size()) origin->resize(folded.size());
+  char* data = out->data();
+  std::size_t* from = origin->data();
+  std::size_t n = 0;
+  bool in_run = false;
+  for (std::size_t i = 0; i < folded.size(); ++i) {
+    const char c = folded[i];
+    const bool separator = IsSeparatorByte(c);
+    if (separator && in_run) continue;
+    in_run = separator;
+    data[n] = separator ? ' ' : c;
+    from[n] = i;
+    ++n;
+  }
+  return n;
 }
 
 // The shape of every term and cue that has one, by pattern id.
@@ -501,6 +512,80 @@ bool HasLowerCaseAscii(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; });
 }
 
+// Sizes the thread's scratch for `database` (the classifier numbered `serial`) unless it already
+// is; cannot fail short of memory exhaustion, which Hyperscan reports and callers surface as
+// "nothing classified" rather than crash.
+template <typename Database>
+bool AllocateScratch(const Database& database, std::size_t serial, ThreadState& state) {
+  if (state.scratch_serial == serial) return true;
+  std::vector<const hs_database_t*> all = {database.prefilter, database.detector, database.words,
+                                           database.presence};
+  all.insert(all.end(), database.tracked.begin(), database.tracked.end());
+  for (const hs_database_t* compiled : all) {
+    if (compiled != nullptr && hs_alloc_scratch(compiled, &state.scratch) != HS_SUCCESS) {
+      return false;
+    }
+  }
+  state.scratch_serial = serial;
+  return true;
+}
+
+// Fills state.matches with every match of every term and cue in `folded` (Fold's text), with
+// the guards' when `every_guard` or when there is a term match, sorted and distinct (none at all
+// when there is no term match and not `every_guard`). False when Hyperscan fails.
+template <typename Database>
+bool FindMatches(const std::vector<Pattern>& patterns, const Database& database,
+                 std::string_view folded, bool every_guard, ThreadState& state) {
+  std::vector<Match>& matches = state.matches;
+  matches.clear();
+  const auto folded_size = static_cast<unsigned int>(folded.size());
+  if (database.words != nullptr) {
+    const std::size_t compact_size = Compact(folded, &state.compact, &state.compact_origin);
+    WordsContext words{&matches, &database.shapes,
+                       std::string_view(state.compact.data(), compact_size),
+                       state.compact_origin.data()};
+    if (hs_scan(database.words, state.compact.data(), static_cast<unsigned int>(compact_size), 0,
+                state.scratch, OnWordsMatch, &words) != HS_SUCCESS) {
+      return false;
+    }
+  }
+  std::vector<unsigned int>& present = state.present;
+  present.clear();
+  if (database.presence != nullptr &&
+      hs_scan(database.presence, folded.data(), folded_size, 0, state.scratch, OnPresent,
+              &present) != HS_SUCCESS) {
+    return false;
+  }
+  const auto is_guard = [&patterns](unsigned int id) {
+    return patterns[id].kind == PatternKind::kGuard;
+  };
+  for (const unsigned int id : present) {
+    if (is_guard(id)) continue;
+    if (hs_scan(database.tracked[id], folded.data(), folded_size, 0, state.scratch, OnMatch,
+                &matches) != HS_SUCCESS) {
+      return false;
+    }
+  }
+  // Guards only ever drop a term: without one, they need no start.
+  const bool has_term = std::any_of(matches.begin(), matches.end(), [&](const Match& match) {
+    return patterns[match.id].kind == PatternKind::kTerm;
+  });
+  if (!has_term && !every_guard) {
+    matches.clear();
+    return true;
+  }
+  for (const unsigned int id : present) {
+    if (!is_guard(id)) continue;
+    if (hs_scan(database.tracked[id], folded.data(), folded_size, 0, state.scratch, OnMatch,
+                &matches) != HS_SUCCESS) {
+      return false;
+    }
+  }
+  std::sort(matches.begin(), matches.end());
+  matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
+  return true;
+}
+
 }  // namespace
 
 Classifier::Classifier(std::vector<Pattern> patterns, std::unique_ptr<Database> database,
@@ -533,48 +618,47 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
   const CompileInput detector = Select(patterns, IsTerm, HS_FLAG_SINGLEMATCH);
   const std::optional<std::vector<std::string>> literals = PrefilterLiterals(patterns);
   auto database = std::make_unique<Database>();
+  database->shapes = Shapes(patterns);
   std::optional<DatabaseCache> cache;
   DatabaseCacheKey key{};
   if (cache_directory && !cache_directory->empty()) {
     cache.emplace(*cache_directory);
     key = KeyFor(literals, {detector, Select(patterns, AnyPattern, HS_FLAG_SOM_LEFTMOST)});
-    if (LoadFromCache(*cache, key, literals.has_value(), patterns.size(), database.get())) {
-      database->shapes = Shapes(patterns);
+    if (LoadFromCache(*cache, key, literals.has_value(), database.get())) {
       return std::unique_ptr<Classifier>(
           new Classifier(std::move(patterns), std::move(database), std::move(source), true));
     }
   }
-  database->shapes = Shapes(patterns);
-  database->widths.reserve(patterns.size());
-  for (std::size_t id = 0; id < patterns.size(); ++id) {
-    database->widths.push_back(database->shapes[id] ? 0 : FixedWidth(patterns[id]));
-  }
-  const std::vector<unsigned int>& widths = database->widths;
-  const auto is_fixed = [&](std::size_t id) {
-    return database->shapes[id].has_value() || widths[id] != 0;
-  };
+  const auto& shapes = database->shapes;
   const auto compile_some = [&patterns](const CompileInput& input, hs_database_t** compiled) {
     return input.expressions.empty() ? Status::Ok() : Compile(patterns, input, compiled);
   };
-  const auto is_guard = [&patterns](std::size_t id) {
-    return patterns[id].kind == PatternKind::kGuard;
-  };
   MV_RETURN_IF_ERROR(Compile(patterns, detector, &database->detector));
-  CompileInput fixed = SelectIds(
-      patterns, [&](std::size_t id) { return !is_guard(id) && is_fixed(id); }, 0);
-  const CompileInput guards = SelectIds(patterns, is_guard, HS_FLAG_SOM_LEFTMOST);
-  for (const unsigned int id : guards.ids) {
-    fixed.expressions.push_back(patterns[id].regex.c_str());
-    fixed.flags.push_back(HS_FLAG_SINGLEMATCH);
-    fixed.ids.push_back(id);
+  // The shaped terms and cues, as scanned over the compact text; the expressions must outlive
+  // the compilation.
+  std::vector<std::string> compact_regexes;
+  CompileInput words;
+  for (std::size_t id = 0; id < patterns.size(); ++id) {
+    if (shapes[id]) compact_regexes.push_back(shapes[id]->CompactRegex());
   }
-  MV_RETURN_IF_ERROR(compile_some(fixed, &database->fixed));
-  MV_RETURN_IF_ERROR(
-      compile_some(SelectIds(
-                       patterns, [&](std::size_t id) { return !is_guard(id) && !is_fixed(id); },
-                       HS_FLAG_SOM_LEFTMOST),
-                   &database->variable));
-  MV_RETURN_IF_ERROR(compile_some(guards, &database->guards));
+  for (std::size_t id = 0, next = 0; id < patterns.size(); ++id) {
+    if (!shapes[id]) continue;
+    words.expressions.push_back(compact_regexes[next++].c_str());
+    words.flags.push_back(0);
+    words.ids.push_back(static_cast<unsigned int>(id));
+  }
+  MV_RETURN_IF_ERROR(compile_some(words, &database->words));
+  const auto unshaped = [&shapes](std::size_t id) { return !shapes[id].has_value(); };
+  MV_RETURN_IF_ERROR(compile_some(SelectIds(patterns, unshaped, HS_FLAG_SINGLEMATCH),
+                                  &database->presence));
+  database->tracked.assign(patterns.size(), nullptr);
+  for (std::size_t id = 0; id < patterns.size(); ++id) {
+    if (shapes[id]) continue;
+    MV_RETURN_IF_ERROR(Compile(
+        patterns, SelectIds(patterns, [id](std::size_t other) { return other == id; },
+                            HS_FLAG_SOM_LEFTMOST),
+        &database->tracked[id]));
+  }
   if (literals) MV_RETURN_IF_ERROR(CompileLiterals(*literals, &database->prefilter));
   if (cache) StoreInCache(*cache, key, *database);
   return std::unique_ptr<Classifier>(
@@ -584,6 +668,18 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
 bool Classifier::has_prefilter() const { return database_->prefilter != nullptr; }
 
 Classification Classifier::Classify(std::string_view utf8) const { return Run(utf8, true); }
+
+std::vector<Classifier::PatternMatch> Classifier::MatchesForTesting(std::string_view utf8) const {
+  std::vector<PatternMatch> out;
+  ThreadState& state = CurrentThreadState();
+  if (!AllocateScratch(*database_, serial_, state)) return out;
+  Fold(utf8.substr(0, std::min(utf8.size(), kMaxTextBytes)), false, &state.folded);
+  if (!FindMatches(patterns_, *database_, state.folded.text(), /*every_guard=*/true, state)) {
+    return out;
+  }
+  for (const Match& match : state.matches) out.push_back({match.id, match.from, match.to});
+  return out;
+}
 
 Classification Classifier::ClassifyWithoutPrefilter(std::string_view utf8) const {
   return Run(utf8, false);
@@ -597,17 +693,7 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
   }
   ThreadState& state = CurrentThreadState();
   const Database& database = *database_;
-  if (state.scratch_serial != serial_) {
-    // Grows the thread's scratch to fit these databases; cannot fail short of memory exhaustion,
-    // which Hyperscan reports and we surface as "nothing classified" rather than crash.
-    for (const hs_database_t* compiled : {database.prefilter, database.detector, database.fixed,
-                                          database.variable, database.guards}) {
-      if (compiled != nullptr && hs_alloc_scratch(compiled, &state.scratch) != HS_SUCCESS) {
-        return result;
-      }
-    }
-    state.scratch_serial = serial_;
-  }
+  if (!AllocateScratch(database, serial_, state)) return result;
   const bool prefiltered = use_prefilter && database.prefilter != nullptr;
   if (prefiltered) {
     FoldSkeleton(utf8, &state.skeleton);
@@ -629,29 +715,11 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
     return result;
   }
   std::vector<Match>& matches = state.matches;
-  matches.clear();
-  FixedContext fixed{&matches, &database.widths, &database.shapes, folded};
-  if (database.fixed != nullptr && hs_scan(database.fixed, folded.data(), folded_size, 0,
-                                           state.scratch, OnFixedMatch, &fixed) != HS_SUCCESS) {
-    return result;
-  }
-  if (database.variable != nullptr && hs_scan(database.variable, folded.data(), folded_size, 0,
-                                              state.scratch, OnMatch, &matches) != HS_SUCCESS) {
-    return result;
-  }
-  const auto is_term = [this](const Match& match) {
-    return patterns_[match.id].kind == PatternKind::kTerm;
-  };
-  if (std::none_of(matches.begin(), matches.end(), is_term)) return result;
-  if (fixed.guard_found && hs_scan(database.guards, folded.data(), folded_size, 0, state.scratch,
-                                   OnMatch, &matches) != HS_SUCCESS) {
-    return result;
-  }
+  if (!FindMatches(patterns_, database, folded, /*every_guard=*/false, state)) return result;
+  if (matches.empty()) return result;
 
   // Something to report: now build the offset map (free for pure ASCII notes).
   if (!state.folded.has_offsets()) Fold(utf8, true, &state.folded);
-  std::sort(matches.begin(), matches.end());
-  matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
 
   std::vector<Match>& guards = state.guards;
   std::vector<Match>& cues = state.cues;

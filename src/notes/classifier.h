@@ -87,6 +87,20 @@ class Classifier {
   // measure what it saves.
   Classification ClassifyWithoutPrefilter(std::string_view utf8) const;
 
+  // One match of one lexicon pattern: its index in ParseLexicons order and its folded offsets.
+  struct PatternMatch {
+    unsigned int id = 0;
+    std::size_t from = 0;
+    std::size_t to = 0;
+    friend bool operator==(const PatternMatch&, const PatternMatch&) = default;
+  };
+
+  // Every match of every pattern (terms, cues and guards) in the folded form of `utf8`, sorted by
+  // start, end and id, each start the leftmost for its end: what the classification is computed
+  // from, for tests of the matching databases against a plain start-tracking scan. Empty when
+  // Hyperscan fails.
+  std::vector<PatternMatch> MatchesForTesting(std::string_view utf8) const;
+
   // Where the lexicons came from: a directory path, or "embedded".
   const std::string& lexicon_source() const { return source_; }
   std::size_t pattern_count() const { return patterns_.size(); }

@@ -25,7 +25,8 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr std::size_t kDigestBytes = 32;
 // Far above the ≈ 10 MiB the lexicons compile to; bounds what a bad file can make us allocate.
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
-constexpr uint32_t kMaxBlobs = 16;
+// One per database: five shared ones and one per start-tracked pattern (≈ 200 today).
+constexpr uint32_t kMaxBlobs = 65536;
 
 void PutUint(uint64_t value, std::size_t bytes, std::string* out) {
   for (std::size_t i = 0; i < bytes; ++i) {
