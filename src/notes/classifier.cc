@@ -409,13 +409,17 @@ int OnPresent(unsigned int id, unsigned long long /*from*/, unsigned long long /
 }
 
 // True for the bytes `[\s\-]` matches: ASCII whitespace (Hyperscan's `\s`) and the hyphen.
-constexpr bool IsSeparatorByte(char c) {
-  return c == ' ' || c == '-' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+constexpr std::array<bool, 256> MakeSeparatorTable() {
+  std::array<bool, 256> table{};
+  for (const unsigned char c : {' ', '-', '\t', '\n', '\v', '\f', '\r'}) table[c] = true;
+  return table;
 }
+constexpr std::array<bool, 256> kSeparatorByte = MakeSeparatorTable();
 
 // Writes the compact form of `folded` to the start of *out: every maximal run of spaces and
 // hyphens becomes one space, other bytes are kept; (*origin)[i] is the folded offset of compact
-// byte i. Returns the compact size. The buffers only grow, so that a thread reuses them.
+// byte i. Returns the compact size. The buffers only grow, so that a thread reuses them; the loop
+// writes every byte and advances past it unless it continues a run, without a branch.
 std::size_t Compact(std::string_view folded, std::string* out, std::vector<std::size_t>* origin) {
   if (out->size() < folded.size()) out->resize(folded.size());
   if (origin->size() < folded.size()) origin->resize(folded.size());
@@ -425,12 +429,11 @@ std::size_t Compact(std::string_view folded, std::string* out, std::vector<std::
   bool in_run = false;
   for (std::size_t i = 0; i < folded.size(); ++i) {
     const char c = folded[i];
-    const bool separator = IsSeparatorByte(c);
-    if (separator && in_run) continue;
-    in_run = separator;
+    const bool separator = kSeparatorByte[static_cast<unsigned char>(c)];
     data[n] = separator ? ' ' : c;
     from[n] = i;
-    ++n;
+    n += static_cast<std::size_t>(!(separator && in_run));
+    in_run = separator;
   }
   return n;
 }
@@ -789,21 +792,37 @@ Classification Classifier::Run(std::string_view utf8, bool use_prefilter) const 
     if (has_qualifier[Index(qualifier)]) result.qualifiers.push_back(qualifier);
   }
 
-  for (const Match& mention : mentions) {
-    const Category category = *patterns_[mention.id].category;
-    // Mentions are sorted by start: only those starting no later can hold this one.
-    bool nested = false;
-    for (const Match& other : mentions) {
-      if (other.from > mention.from) break;
-      if (Contains(other, mention) && !(other.from == mention.from && other.to == mention.to) &&
-          *patterns_[other.id].category == category) {
-        nested = true;
-        break;
-      }
+  // A mention nested in another of its category (same start and a later end, or an earlier start
+  // and no earlier end) is not a span. Mentions are sorted by start, then end: walking them by
+  // groups of equal start, the furthest end of the mentions that start earlier, and of those of
+  // the group, tell it for each category.
+  std::array<std::size_t, kCategoryCount> earlier_end{};
+  std::array<bool, kCategoryCount> has_earlier{};
+  for (std::size_t group = 0; group < mentions.size();) {
+    std::size_t group_end = group;
+    std::array<std::size_t, kCategoryCount> group_end_max{};
+    while (group_end < mentions.size() && mentions[group_end].from == mentions[group].from) {
+      const std::size_t index = Index(*patterns_[mentions[group_end].id].category);
+      group_end_max[index] = std::max(group_end_max[index], mentions[group_end].to);
+      ++group_end;
     }
-    if (nested) continue;
-    result.spans.push_back(
-        {state.folded.OriginalBegin(mention.from), state.folded.OriginalEnd(mention.to), category});
+    for (std::size_t i = group; i < group_end; ++i) {
+      const Match& mention = mentions[i];
+      const Category category = *patterns_[mention.id].category;
+      const std::size_t index = Index(category);
+      const bool nested = (has_earlier[index] && earlier_end[index] >= mention.to) ||
+                          group_end_max[index] > mention.to;
+      if (nested) continue;
+      result.spans.push_back({state.folded.OriginalBegin(mention.from),
+                              state.folded.OriginalEnd(mention.to), category});
+    }
+    for (std::size_t i = group; i < group_end; ++i) {
+      const std::size_t index = Index(*patterns_[mentions[i].id].category);
+      earlier_end[index] = has_earlier[index] ? std::max(earlier_end[index], mentions[i].to)
+                                              : mentions[i].to;
+      has_earlier[index] = true;
+    }
+    group = group_end;
   }
   std::sort(result.spans.begin(), result.spans.end(), [](const Span& a, const Span& b) {
     return std::tie(a.start, a.end, a.category) < std::tie(b.start, b.end, b.category);

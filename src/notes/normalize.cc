@@ -261,33 +261,43 @@ std::size_t FoldedText::OriginalEnd(std::size_t folded_end) const {
 }
 
 void Fold(std::string_view original, bool with_offsets, FoldedText* out) {
-  out->text_.clear();
-  out->origin_.clear();
+  std::string& text = out->text_;
+  out->origin_size_ = 0;
   out->identity_ = false;
   if (IsAscii(original)) {
-    out->text_.resize(original.size());
+    text.resize(original.size());
     for (std::size_t i = 0; i < original.size(); ++i) {
-      out->text_[i] = kAsciiLower[static_cast<unsigned char>(original[i])];
+      text[i] = kAsciiLower[static_cast<unsigned char>(original[i])];
     }
     out->identity_ = true;
     return;
   }
+  // Invariant: text.size() >= n + (bytes of input left) + 1, since an ASCII or invalid byte adds
+  // one byte; a valid non-ASCII character grows the buffers first when its folded form could break
+  // it. The buffers are written through pointers and trimmed at the end: this runs on every note
+  // that passes the prefilter. origin_ keeps its size between calls (origin_size_ tells how much
+  // is meaningful), so that it is not cleared and refilled each time.
+  if (text.size() < original.size() + 16) text.resize(original.size() + 16);
+  if (with_offsets && out->origin_.size() < text.size() + 1) out->origin_.resize(text.size() + 1);
+  char* data = text.data();
+  std::size_t* origin = with_offsets ? out->origin_.data() : nullptr;
   const auto& table = TwoByteTable();
-  out->text_.reserve(original.size() + original.size() / 4 + 16);
-  if (with_offsets) out->origin_.reserve(out->text_.capacity() + 1);
+  std::size_t n = 0;
   std::size_t at = 0;
   while (at < original.size()) {
     const auto byte = static_cast<unsigned char>(original[at]);
     if (byte < 0x80) {
-      out->text_.push_back(kAsciiLower[byte]);
-      if (with_offsets) out->origin_.push_back(at);
+      data[n] = kAsciiLower[byte];
+      if (origin != nullptr) origin[n] = at;
+      ++n;
       ++at;
       continue;
     }
     const Decoded decoded = DecodeAt(original, at);
     if (!decoded.valid) {
-      out->text_.push_back(' ');
-      if (with_offsets) out->origin_.push_back(at);
+      data[n] = ' ';
+      if (origin != nullptr) origin[n] = at;
+      ++n;
       ++at;
       continue;
     }
@@ -298,11 +308,27 @@ void Fold(std::string_view original, bool with_offsets, FoldedText* out) {
     } else {
       computed = FoldCodePoint(decoded.code_point);
     }
-    out->text_.append(folded->bytes.data(), folded->size);
-    if (with_offsets) out->origin_.insert(out->origin_.end(), folded->size, at);
+    const std::size_t needed = n + folded->size + (original.size() - at - decoded.length) + 1;
+    if (needed > text.size()) {
+      text.resize(needed + text.size() / 2);
+      data = text.data();
+      if (origin != nullptr) {
+        out->origin_.resize(text.size() + 1);
+        origin = out->origin_.data();
+      }
+    }
+    for (std::uint8_t k = 0; k < folded->size; ++k) {
+      data[n + k] = folded->bytes[k];
+      if (origin != nullptr) origin[n + k] = at;
+    }
+    n += folded->size;
     at += decoded.length;
   }
-  if (with_offsets) out->origin_.push_back(original.size());
+  text.resize(n);
+  if (origin != nullptr) {
+    origin[n] = original.size();
+    out->origin_size_ = n + 1;
+  }
 }
 
 void FoldSkeleton(std::string_view original, std::string* out) {

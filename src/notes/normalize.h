@@ -22,7 +22,7 @@ class FoldedText {
   const std::string& text() const { return text_; }
 
   // True when the map was built (Fold(..., with_offsets=true)) or is the identity.
-  bool has_offsets() const { return identity_ || !origin_.empty(); }
+  bool has_offsets() const { return identity_ || origin_size_ != 0; }
 
   // Byte offset in the original text of the character that produced folded byte `folded_begin`.
   // REQUIRES: has_offsets(), folded_begin <= text().size().
@@ -39,8 +39,10 @@ class FoldedText {
 
   std::string text_;
   // origin_[i]: original offset of the character that produced folded byte i; one extra entry
-  // holding the original size. Empty when identity_ or when offsets were not requested.
+  // holding the original size. Only the first origin_size_ entries are meaningful: 0 when
+  // identity_ or when offsets were not requested (the vector keeps its size for the next Fold).
   std::vector<std::size_t> origin_;
+  std::size_t origin_size_ = 0;
   bool identity_ = false;
 };
 
