@@ -6,7 +6,10 @@
 # (tests/tools/pg_cluster.sh) with fsync and synchronous_commit on (PG_DURABLE=1). Two PostgreSQL
 # layouts: `postgres` keeps the keys in the vault directory's SQLite keys.db (the default), and
 # `pg+keys` puts them in a second database of the same cluster (--pg-keys, as nodes on different
-# hosts need).
+# hosts need). Each run starts after a CHECKPOINT, with autovacuum off: otherwise the server's
+# deferred work for one run (writing its pages at the next checkpoint, analysing and vacuuming its
+# tables) lands in a later run's window, CPU figure and wall clock. An import is durable at its
+# commit; neither changes what it writes.
 # Usage: bench/pg_import_bench.sh [build/medvault] [patients, default 100000] [runs, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,7 @@ trap 'tests/tools/pg_cluster.sh stop "$STATE" >/dev/null 2>&1 || true; rm -rf "$
 chmod 0755 "$WORK"   # the cluster runs as another user and keeps its state elsewhere
 PG_DURABLE=1 tests/tools/pg_cluster.sh start "$STATE" >/dev/null
 URL=$(cat "$STATE/url")
+psql -qX "$URL" -c "ALTER SYSTEM SET autovacuum = off" -c "SELECT pg_reload_conf()" >/dev/null
 TCK=$(getconf CLK_TCK)
 "$BIN" gen --patients "$N" --seed 7 --out "$WORK/p.ndjson" >/dev/null
 
@@ -57,6 +61,7 @@ for run in $(seq 1 "$RUNS"); do
       "$BIN" init --data "$dir" >/dev/null
     fi
     practice=$("$BIN" practice add --data "$dir" --name "Cabinet $run")
+    psql -qX "$URL" -c "CHECKPOINT" >/dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)  # 1-minute load average as the run starts
     children=$(pg_children)
     before=$(pg_ticks)
