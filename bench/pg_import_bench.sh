@@ -10,12 +10,18 @@
 # deferred work for one run (writing its pages at the next checkpoint, analysing and vacuuming its
 # tables) lands in a later run's window, CPU figure and wall clock. An import is durable at its
 # commit; neither changes what it writes.
+# With a second binary (say, a release build of an older commit), each run also imports with it
+# into PostgreSQL (`base-pg`, keys in keys.db), and the ratio of `postgres` to it is reported.
 # Usage: bench/pg_import_bench.sh [build/medvault] [patients, default 100000] [runs, default 3]
+#          [baseline medvault binary]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-build/medvault}")
 N=${2:-100000}
 RUNS=${3:-3}
+BASE=${4:+$(realpath "$4")}
+BACKENDS=(sqlite postgres pg+keys)
+[[ -n "$BASE" ]] && BACKENDS+=(base-pg)
 WORK=$(mktemp -d)
 STATE=$WORK/pg
 trap 'tests/tools/pg_cluster.sh stop "$STATE" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -47,9 +53,14 @@ printf '%-9s %4s %6s %9s %12s %10s %10s %14s\n' backend run load wall_s patients
   patients/cpu_s
 declare -A WALL_RATES CPU_RATES
 for run in $(seq 1 "$RUNS"); do
-  for backend in sqlite postgres pg+keys; do
+  for backend in "${BACKENDS[@]}"; do
     dir=$WORK/v-$backend-$run
-    if [[ $backend == postgres ]]; then
+    bin=$BIN
+    if [[ $backend == base-pg ]]; then
+      bin=$BASE
+      tests/tools/pg_cluster.sh createdb "$STATE" "base$run"
+      "$bin" init --data "$dir" --backend postgres --pg "${URL%/*}/base$run" >/dev/null
+    elif [[ $backend == postgres ]]; then
       tests/tools/pg_cluster.sh createdb "$STATE" "bench$run"
       "$BIN" init --data "$dir" --backend postgres --pg "${URL%/*}/bench$run" >/dev/null
     elif [[ $backend == pg+keys ]]; then
@@ -60,12 +71,12 @@ for run in $(seq 1 "$RUNS"); do
     else
       "$BIN" init --data "$dir" >/dev/null
     fi
-    practice=$("$BIN" practice add --data "$dir" --name "Cabinet $run")
+    practice=$("$bin" practice add --data "$dir" --name "Cabinet $run")
     psql -qX "$URL" -c "CHECKPOINT" >/dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)  # 1-minute load average as the run starts
     children=$(pg_children)
     before=$(pg_ticks)
-    /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$BIN" import --data "$dir" --practice "$practice" \
+    /usr/bin/time -f "%e %U %S" -o "$WORK/time" "$bin" import --data "$dir" --practice "$practice" \
       "$WORK/p.ndjson" >/dev/null
     # The import's backends count once the postmaster has reaped them (a backend that has exited
     # but is not reaped yet is in neither figure): wait for them to go, 5 s at most.
@@ -84,12 +95,19 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
-for backend in sqlite postgres pg+keys; do
+for backend in "${BACKENDS[@]}"; do
   echo "median $backend: $(echo "${WALL_RATES[$backend]}" | median) patients/s wall, $(echo "${CPU_RATES[$backend]}" | median) patients per CPU-second"
 done
 sw=$(echo "${WALL_RATES[sqlite]}" | median)
-for backend in postgres pg+keys; do
+for backend in "${BACKENDS[@]:1}"; do
   pw=$(echo "${WALL_RATES[$backend]}" | median)
   echo "ratio $backend / sqlite (wall): $(echo "scale=2; $pw / $sw" | bc)"
 done
+if [[ -n "$BASE" ]]; then
+  pw=$(echo "${WALL_RATES[postgres]}" | median)
+  bw=$(echo "${WALL_RATES[base-pg]}" | median)
+  pc=$(echo "${CPU_RATES[postgres]}" | median)
+  bc_=$(echo "${CPU_RATES[base-pg]}" | median)
+  echo "ratio postgres / base-pg: $(echo "scale=2; $pw / $bw" | bc) (wall), $(echo "scale=2; $pc / $bc_" | bc) (per CPU-second)"
+fi
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
