@@ -941,14 +941,8 @@ class PgDataStore final : public DataStore {
 }  // namespace
 
 Result<std::unique_ptr<DataStore>> OpenPostgresDataStore(const PostgresOptions& options) {
-  auto pool = std::make_unique<Pool>(postgres::Target{options.url, options.schema,
-                                                      options.max_connections,
-                                                      options.acquire_timeout,
-                                                      options.lock_timeout});
-  {
-    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool->Acquire());
-    MV_RETURN_IF_ERROR(postgres::Migrate(lease.conn(), "data", kDataSteps));
-  }
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool,
+                      postgres::OpenMigratedPool(options, "data", kDataSteps));
   return std::unique_ptr<DataStore>(std::make_unique<PgDataStore>(std::move(pool)));
 }
 

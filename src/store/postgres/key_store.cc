@@ -265,14 +265,8 @@ class PgKeyStore final : public KeyStore {
 }  // namespace
 
 Result<std::unique_ptr<KeyStore>> OpenPostgresKeyStore(const PostgresOptions& options) {
-  auto pool = std::make_unique<Pool>(postgres::Target{options.url, options.schema,
-                                                      options.max_connections,
-                                                      options.acquire_timeout,
-                                                      options.lock_timeout});
-  {
-    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool->Acquire());
-    MV_RETURN_IF_ERROR(postgres::Migrate(lease.conn(), "keys", kKeySteps));
-  }
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool,
+                      postgres::OpenMigratedPool(options, "keys", kKeySteps));
   return std::unique_ptr<KeyStore>(std::make_unique<PgKeyStore>(std::move(pool)));
 }
 

@@ -376,14 +376,8 @@ class PgLogStore final : public LogStore {
 }  // namespace
 
 Result<std::unique_ptr<LogStore>> OpenPostgresLogStore(const PostgresOptions& options) {
-  auto pool = std::make_unique<Pool>(postgres::Target{options.url, options.schema,
-                                                      options.max_connections,
-                                                      options.acquire_timeout,
-                                                      options.lock_timeout});
-  {
-    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool->Acquire());
-    MV_RETURN_IF_ERROR(postgres::Migrate(lease.conn(), "log", kLogSteps));
-  }
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool,
+                      postgres::OpenMigratedPool(options, "log", kLogSteps));
   return std::unique_ptr<LogStore>(std::make_unique<PgLogStore>(std::move(pool)));
 }
 

@@ -405,6 +405,18 @@ Status InTransaction(Pool& pool, Isolation isolation,
   return conn.Simple("COMMIT", "commit");
 }
 
+Result<std::unique_ptr<Pool>> OpenMigratedPool(const PostgresOptions& options,
+                                               std::string_view component,
+                                               std::span<const Migration> steps) {
+  auto pool = std::make_unique<Pool>(Target{options.url, options.schema, options.max_connections,
+                                            options.acquire_timeout, options.lock_timeout});
+  {
+    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool->Acquire());
+    MV_RETURN_IF_ERROR(Migrate(lease.conn(), component, steps));
+  }
+  return pool;
+}
+
 Status Migrate(Connection& conn, std::string_view component, std::span<const Migration> steps) {
   const std::string lock_sql = "SELECT pg_advisory_lock(" + std::to_string(kMigrationLock) + ")";
   const std::string unlock_sql =

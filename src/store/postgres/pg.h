@@ -27,6 +27,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
+#include "store/postgres/postgres_store.h"
 
 namespace medvault::store::postgres {
 
@@ -212,6 +213,12 @@ struct Migration {
 // its own transaction, holding a session advisory lock so that nodes starting together migrate
 // once. FailedPrecondition if the stored version is newer than the last step.
 Status Migrate(Connection& conn, std::string_view component, std::span<const Migration> steps);
+
+// A pool on the store `options` name, with `component` migrated to the last of `steps` (the
+// opening sequence of every PostgreSQL store).
+Result<std::unique_ptr<Pool>> OpenMigratedPool(const PostgresOptions& options,
+                                               std::string_view component,
+                                               std::span<const Migration> steps);
 
 // Quotes an SQL identifier.
 std::string QuoteIdentifier(std::string_view name);

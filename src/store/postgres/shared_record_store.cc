@@ -127,14 +127,8 @@ class PgSharedRecordStore final : public SharedRecordStore {
 
 Result<std::unique_ptr<SharedRecordStore>> OpenPostgresSharedRecordStore(
     const PostgresOptions& options) {
-  auto pool = std::make_unique<Pool>(postgres::Target{options.url, options.schema,
-                                                      options.max_connections,
-                                                      options.acquire_timeout,
-                                                      options.lock_timeout});
-  {
-    MV_ASSIGN_OR_RETURN(Pool::Lease lease, pool->Acquire());
-    MV_RETURN_IF_ERROR(postgres::Migrate(lease.conn(), "shared", kSharedSteps));
-  }
+  MV_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool,
+                      postgres::OpenMigratedPool(options, "shared", kSharedSteps));
   return std::unique_ptr<SharedRecordStore>(std::make_unique<PgSharedRecordStore>(std::move(pool)));
 }
 
