@@ -7,7 +7,7 @@ DEB_PACKAGES := cmake g++ make pkg-config git ca-certificates \
   libsodium-dev libsqlite3-dev sqlite3 libpq-dev postgresql \
   nlohmann-json3-dev liboath-dev libhyperscan-dev libutf8proc-dev libtomlplusplus-dev \
   libcli11-dev libspdlog-dev libboost-dev libssl-dev openssl libjemalloc-dev \
-  libgtest-dev libgmock-dev libbenchmark-dev wrk curl jq bc python3 \
+  libgtest-dev libgmock-dev libbenchmark-dev wrk curl jq bc python3 gdb \
   golang-go golang-github-google-certificate-transparency-dev
 
 .PHONY: all deps build build-asan test demo bench eval-notes clean format

@@ -16,10 +16,7 @@ namespace medvault::e2e {
 namespace {
 
 using json = nlohmann::json;
-using Headers = std::map<std::string, std::string>;
 using IdSet = std::set<std::string>;
-
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 // The patient ids a 2xx response carried: a Bundle's entries or a single Patient.
 void Collect(const HttpResponse& r, IdSet* ids) {

@@ -22,17 +22,8 @@ namespace medvault::e2e {
 namespace {
 
 using nlohmann::json;
-using Headers = std::map<std::string, std::string>;
 
 constexpr size_t kK = 10;  // [guard] canary_spacing, default
-
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
-std::string IssueCode(const HttpResponse& r) {
-  const json j = r.Json();
-  if (!j.is_object() || !j.contains("issue") || j["issue"].empty()) return "";
-  return j["issue"][0].value("code", "");
-}
 
 std::string NextLink(const json& bundle) {
   for (const json& link : bundle["link"]) {

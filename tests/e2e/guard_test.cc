@@ -21,16 +21,8 @@ namespace medvault::e2e {
 namespace {
 
 using nlohmann::json;
-using Headers = std::map<std::string, std::string>;
 
 const Headers kJson = {{"Content-Type", "application/json"}};
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
-
-std::string IssueCode(const HttpResponse& r) {
-  const json j = r.Json();
-  if (!j.is_object() || !j.contains("issue") || j["issue"].empty()) return "";
-  return j["issue"][0].value("code", "");
-}
 
 // A webhook endpoint: accepts POSTs on 127.0.0.1, answers 200 and keeps the bodies.
 class WebhookListener {

@@ -148,6 +148,13 @@ nlohmann::json SamplePatient(const std::string& family, const std::string& given
                              const std::string& nir13 = "1841275056007");
 std::string NirWithKey(const std::string& nir13);
 
+// Request headers, and the Authorization header of a bearer token.
+using Headers = std::map<std::string, std::string>;
+Headers Bearer(const std::string& token);
+// The first issue code of an OperationOutcome response ("login", "forbidden"...), or "" when the
+// body is not one.
+std::string IssueCode(const HttpResponse& r);
+
 // Polls `condition` until it holds or `timeout_ms` passes; whether it held.
 bool WaitFor(const std::function<bool()>& condition, int timeout_ms, int poll_ms = 50);
 

@@ -16,10 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-std::map<std::string, std::string> Bearer(const std::string& token) {
-  return {{"Authorization", "Bearer " + token}};
-}
-
 std::string LoginOn(HttpClient& client, User& user) {
   const json body = {{"login", user.login}, {"password", user.password}, {"totp", user.NextCode()}};
   HttpResponse r =

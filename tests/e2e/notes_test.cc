@@ -13,9 +13,6 @@ namespace medvault::e2e {
 namespace {
 
 using json = nlohmann::json;
-using Headers = std::map<std::string, std::string>;
-
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 std::string Base64(const std::string& in) {
   static constexpr char kAlphabet[] =

@@ -13,9 +13,7 @@ namespace medvault::e2e {
 namespace {
 
 using json = nlohmann::json;
-using Headers = std::map<std::string, std::string>;
 
-Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 const Headers kJsonBody = {{"Content-Type", "application/json"}};
 
 std::string CreatePatient(HttpClient& c, const std::string& token, const std::string& family,
