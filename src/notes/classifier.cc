@@ -56,9 +56,11 @@ struct WordsShape {
     } else {
       at -= std::min(at, words.back().size());
     }
-    for (std::size_t i = words.size() - 1; i-- > 0;) at -= std::min(at, words[i].size() + 1);
-    return at;
+    return at - std::min(at, head_width);
   }
+
+  // The width of w1 … w(n-1) with the space after each: what lies before the last word.
+  std::size_t head_width = 0;
 };
 
 std::optional<WordsShape> ShapeOf(std::string_view regex) {
@@ -86,6 +88,9 @@ std::optional<WordsShape> ShapeOf(std::string_view regex) {
     regex.remove_prefix(kOpenEnd.size());
   }
   if (regex != kBoundary) return std::nullopt;
+  for (std::size_t i = 0; i + 1 < shape.words.size(); ++i) {
+    shape.head_width += shape.words[i].size() + 1;
+  }
   return shape;
 }
 
