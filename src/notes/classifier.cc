@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -48,19 +49,26 @@ struct WordsShape {
     return regex;
   }
 
-  // Where the match of this pattern that ends at `end` of the compact text starts.
+  // The width of w1 … w(n-1) with the space after each: what lies before the last word.
+  std::size_t head_width = 0;
+};
+
+// What a WordsShape needs to find where a match starts, packed for the match callback.
+struct WordsStart {
+  std::uint32_t last_width = 0;  // of wn
+  std::uint32_t head_width = 0;  // WordsShape::head_width
+  bool open_end = false;
+
+  // Where the match that ends at `end` of the compact text starts.
   std::size_t Start(std::string_view compact, std::size_t end) const {
     std::size_t at = end;
     if (open_end) {
       while (at > 0 && IsFoldedWordByte(compact[at - 1])) --at;
     } else {
-      at -= std::min(at, words.back().size());
+      at -= std::min<std::size_t>(at, last_width);
     }
-    return at - std::min(at, head_width);
+    return at - std::min<std::size_t>(at, head_width);
   }
-
-  // The width of w1 … w(n-1) with the space after each: what lies before the last word.
-  std::size_t head_width = 0;
 };
 
 std::optional<WordsShape> ShapeOf(std::string_view regex) {
@@ -114,8 +122,9 @@ struct Classifier::Database {
   hs_database_t* words = nullptr;
   hs_database_t* presence = nullptr;
   std::vector<hs_database_t*> tracked;  // by pattern id; null for the patterns of `words`
-  // By pattern id: the shape of each term or cue that has one.
+  // By pattern id: the shape of each term or cue that has one, and how its starts are found.
   std::vector<std::optional<WordsShape>> shapes;
+  std::vector<WordsStart> starts;
   Database() = default;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -390,7 +399,7 @@ int OnMatch(unsigned int id, unsigned long long from, unsigned long long to, uns
 
 struct WordsContext {
   std::vector<Match>* matches;
-  const std::vector<std::optional<WordsShape>>* shapes;
+  const WordsStart* starts;  // by pattern id
   std::string_view compact;
   const std::size_t* compact_origin;  // folded offset of each compact byte
 };
@@ -402,7 +411,7 @@ int OnWordsMatch(unsigned int id, unsigned long long /*from*/, unsigned long lon
                  unsigned int /*flags*/, void* context) {
   auto* words = static_cast<WordsContext*>(context);
   const auto end = static_cast<std::size_t>(to);
-  const std::size_t start = (*words->shapes)[id]->Start(words->compact, end);
+  const std::size_t start = words->starts[id].Start(words->compact, end);
   words->matches->push_back({id, words->compact_origin[start], words->compact_origin[end - 1] + 1});
   return 0;
 }
@@ -549,7 +558,7 @@ bool FindMatches(const std::vector<Pattern>& patterns, const Database& database,
   const auto folded_size = static_cast<unsigned int>(folded.size());
   if (database.words != nullptr) {
     const std::size_t compact_size = Compact(folded, &state.compact, &state.compact_origin);
-    WordsContext words{&matches, &database.shapes,
+    WordsContext words{&matches, database.starts.data(),
                        std::string_view(state.compact.data(), compact_size),
                        state.compact_origin.data()};
     if (hs_scan(database.words, state.compact.data(), static_cast<unsigned int>(compact_size), 0,
@@ -627,6 +636,13 @@ Result<std::unique_ptr<Classifier>> Classifier::FromTexts(
   const std::optional<std::vector<std::string>> literals = PrefilterLiterals(patterns);
   auto database = std::make_unique<Database>();
   database->shapes = Shapes(patterns);
+  database->starts.resize(patterns.size());
+  for (std::size_t id = 0; id < patterns.size(); ++id) {
+    if (const std::optional<WordsShape>& shape = database->shapes[id]) {
+      database->starts[id] = {static_cast<std::uint32_t>(shape->words.back().size()),
+                              static_cast<std::uint32_t>(shape->head_width), shape->open_end};
+    }
+  }
   std::optional<DatabaseCache> cache;
   DatabaseCacheKey key{};
   if (cache_directory && !cache_directory->empty()) {
