@@ -88,19 +88,52 @@ Result<std::vector<api::AccessEventView>> LogAuditQuery::ForPatient(
   return out;
 }
 
-ClassifierAdapter::ClassifierAdapter()
-    : classifier_(std::async(std::launch::async,
-                             []() -> Result<std::shared_ptr<const notes::Classifier>> {
-                               MV_ASSIGN_OR_RETURN(auto loaded, notes::Classifier::Load());
-                               return std::shared_ptr<const notes::Classifier>(std::move(loaded));
-                             })
-                      .share()) {}
+ClassifierAdapter::ClassifierAdapter(std::function<void(const Status&)> on_loaded)
+    : state_(std::make_shared<State>()) {
+  loader_ = std::thread([state = state_, on_loaded = std::move(on_loaded)] {
+    Loaded loaded = [&]() -> Loaded {
+      MV_ASSIGN_OR_RETURN(auto classifier, notes::Classifier::Load());
+      return std::shared_ptr<const notes::Classifier>(std::move(classifier));
+    }();
+    const Status status = loaded.status();
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->loaded.emplace(std::move(loaded));
+    }
+    state->cv.notify_all();
+    if (on_loaded) on_loaded(status);
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      state->done = true;
+    }
+    state->cv.notify_all();
+  });
+}
 
-Status ClassifierAdapter::Ready() { return classifier_.get().status(); }
+ClassifierAdapter::~ClassifierAdapter() {
+  if (Loading()) {
+    loader_.detach();  // the process ends without waiting for the compilation
+  } else {
+    loader_.join();
+  }
+}
+
+bool ClassifierAdapter::Loading() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return !state_->done;
+}
+
+const ClassifierAdapter::Loaded& ClassifierAdapter::Wait() {
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->cv.wait(lock, [&] { return state_->loaded.has_value(); });
+  return *state_->loaded;  // never changes once set
+}
 
 api::Classification ClassifierAdapter::Classify(std::string_view text) {
-  const auto& loaded = classifier_.get();
-  if (!loaded.ok()) std::abort();  // Ready() is checked at start-up; a failed load never serves.
+  const Loaded& loaded = Wait();
+  // A failed load stops the server (serve.cc); a note written before that ends the process rather
+  // than pass unclassified.
+  if (!loaded.ok()) std::abort();
   const notes::Classification c = (*loaded)->Classify(text);
   api::Classification out;
   for (notes::Category cat : c.categories) out.categories.emplace_back(notes::CategoryId(cat));

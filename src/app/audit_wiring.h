@@ -5,10 +5,14 @@
 // Thread-safety: all adapters are thread-safe.
 #include <cstddef>
 #include <cstdint>
-#include <future>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/hooks.h"
@@ -63,18 +67,38 @@ class LogAuditQuery final : public api::AuditQuery {
 // The view of one leaf in a patient's access history.
 api::AccessEventView EventViewFromLeaf(const audit::Leaf& leaf);
 
-// Builds the classifier on a background thread (compiling the lexicons into one Hyperscan
-// database takes seconds) so that the server starts at once; the first note written waits for it.
-// A classifier that fails to load makes every note write fail rather than pass unclassified.
+// Builds the classifier on a background thread of its own (compiling the lexicons takes seconds,
+// minutes under sanitizers, when the database cache misses) so that the server starts at once; the
+// first note written waits for it. A classifier that fails to load stops the server (serve.cc); a
+// note written before that ends the process rather than be stored unclassified.
+// A stop never waits for the load: Loading() says whether it still runs, and the destructor then
+// leaves the thread to the process's end (serve exits without unwinding in that case).
+// Thread-safety: Classify and Loading may be called from any thread.
 class ClassifierAdapter final : public api::NoteClassifier {
  public:
-  ClassifierAdapter();
+  // `on_loaded` (optional) runs on the loading thread once the load has ended, with its status.
+  explicit ClassifierAdapter(std::function<void(const Status&)> on_loaded = nullptr);
+  ~ClassifierAdapter() override;
+  ClassifierAdapter(const ClassifierAdapter&) = delete;
+  ClassifierAdapter& operator=(const ClassifierAdapter&) = delete;
+
   api::Classification Classify(std::string_view text) override;
-  // Waits for the classifier; its load status.
-  Status Ready();
+  // Whether the load (and `on_loaded`) has not finished yet.
+  bool Loading() const;
 
  private:
-  std::shared_future<Result<std::shared_ptr<const notes::Classifier>>> classifier_;
+  using Loaded = Result<std::shared_ptr<const notes::Classifier>>;
+  // Shared with the loading thread, which may outlive this object (see above).
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Loaded> loaded;  // GUARDED_BY(mu)
+    bool done = false;             // GUARDED_BY(mu): loaded, and on_loaded returned
+  };
+  const Loaded& Wait();
+
+  std::shared_ptr<State> state_;
+  std::thread loader_;
 };
 
 // A bulk decryption by a local command (not through the API), as its access-log leaves name it.

@@ -2,9 +2,11 @@
 #include "app/serve.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/server.h"
@@ -124,7 +126,6 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   });
   if (!c.log_witnesses.empty()) pusher.Start();
 
-  ClassifierAdapter note_classifier;
   AccessLogSink sink(access_log);
   LogAuditQuery audit_query(**log_store, audit_keys);
   auto log_line = [&](std::string_view line) {
@@ -158,6 +159,19 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
   store::LogStore& log_store_ref = **log_store;
   const audit::NoteVerifier& verifier = access_log.verifier();
 
+  // The lexicons compile on a thread of their own. A failed load stops the server (and serve
+  // exits 1); a stop never waits for the load (see the end of this function).
+  struct ClassifierLoad {
+    std::mutex mu;
+    std::optional<Status> failure;     // GUARDED_BY(mu)
+    api::Server* server = nullptr;     // GUARDED_BY(mu): set while serving
+  } load;
+  ClassifierAdapter note_classifier([&load](const Status& status) {
+    if (status.ok()) return;
+    std::lock_guard<std::mutex> lock(load.mu);
+    load.failure = status;
+    if (load.server != nullptr) load.server->Stop();
+  });
   api::Services services{
       ctx.data(), ctx.patients(), ctx.users(), ctx.notes(), ctx.clock(), ctx.random(), sink,
       guard, note_classifier, audit_query,
@@ -180,23 +194,47 @@ int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err) 
     ~JoinAtExit() { t.join(); }
   } join_index_catch_up{index_catch_up};
   api::Server server(std::move(services), config);
+  // Ends serve once everything that must be durable is: at once, without unwinding, while the
+  // classifier still compiles (minutes under sanitizers on a cold cache), since nothing else
+  // would wait for it.
+  auto finish = [&](int code) {
+    if (note_classifier.Loading()) {
+      index_catch_up.join();
+      err << "note classifier: still compiling at exit, not waited for" << std::endl;
+      out.flush();
+      err.flush();
+      std::_Exit(code);
+    }
+    return code;
+  };
   auto endpoint = server.Start();
-  if (!endpoint.ok()) return ReportFailure(err, endpoint.status());
-  out << "listening on " << endpoint->ToString() << std::endl;
-  if (Status s = note_classifier.Ready(); !s.ok()) {
-    server.Stop();
-    server.Wait();
+  if (!endpoint.ok()) {
     pusher.Stop();
+    if (webhook) webhook->Stop();
     access_log.Stop();
-    return ReportFailure(err, s.WithContext("note classifier"));
+    return finish(ReportFailure(err, endpoint.status()));
   }
+  {
+    std::lock_guard<std::mutex> lock(load.mu);
+    load.server = &server;
+    if (load.failure) server.Stop();
+  }
+  out << "listening on " << endpoint->ToString() << std::endl;
   server.Wait();
+  {
+    std::lock_guard<std::mutex> lock(load.mu);
+    load.server = nullptr;
+  }
   pusher.Stop();
   if (webhook) webhook->Stop();
   // Every request has finished; the log drains what is queued and signs a final checkpoint.
   access_log.Stop();
   if (c.backend == "sqlite") store::CheckpointSqlite(ctx.DataPath(), {}).IgnoreError();
-  return 0;
+  {
+    std::lock_guard<std::mutex> lock(load.mu);
+    if (load.failure) return ReportFailure(err, load.failure->WithContext("note classifier"));
+  }
+  return finish(0);
 }
 
 }  // namespace medvault::app

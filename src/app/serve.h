@@ -24,7 +24,9 @@ struct ServeOptions {
 // The file `medvault simulate` puts in the vaults it creates.
 inline constexpr const char* kSimulationMarker = "SIMULATION";
 
-// Returns the process exit code (0 after a clean shutdown).
+// Returns the process exit code (0 after a clean shutdown). A stop (SIGTERM/SIGINT) never waits
+// for the note classifier's compilation: if it is still running once the access log is drained
+// and signed, RunServe ends the process itself (std::_Exit with that code) instead of returning.
 int RunServe(const ServeOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace medvault::app

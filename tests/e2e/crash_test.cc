@@ -123,5 +123,32 @@ TEST(Crash, KilledServerLeavesAVerifiableLogWithALeafForEveryReleasedResponse) {
   EXPECT_GE(after_restart, after_crash + 2);  // the login and the read
 }
 
+// A stop must not wait for the note classifier: with an empty database cache its compilation
+// takes seconds (minutes under sanitizers), and nothing on the way out needs it.
+TEST(Stop, AServerStoppedWhileItsClassifierCompilesDrainsItsLogAndExitsAtOnce) {
+  Vault vault;
+  const std::string practice = vault.AddPractice("Cabinet Stop");
+  User doctor = vault.AddUser(practice, "dr.stop", "practitioner");
+  testing::TempDir empty_cache;
+  ServerProcess server(vault.dir(), "stop-server");
+  server.SetEnv("MEDVAULT_CACHE_DIR", empty_cache.path());
+  const int port = server.Start();
+  ASSERT_GT(port, 0) << "serve did not start";
+  HttpClient client("127.0.0.1", port, false);
+  const json body = {
+      {"login", doctor.login}, {"password", doctor.password}, {"totp", doctor.NextCode()}};
+  HttpResponse r =
+      client.Send("POST", "/auth/login", body.dump(), {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  HttpResponse list = client.Send("GET", "/fhir/Patient", "", Bearer(r.Json().value("token", "")));
+  ASSERT_EQ(list.status, 200) << list.body;
+
+  EXPECT_EQ(server.Stop(), 0) << server.Output();
+  EXPECT_NE(server.Output().find("note classifier: still compiling at exit"), std::string::npos)
+      << server.Output();
+  // The login and the list were logged and signed before the exit.
+  EXPECT_GE(VerifiedTreeSize(vault.dir()), 2);
+}
+
 }  // namespace
 }  // namespace medvault::e2e

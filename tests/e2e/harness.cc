@@ -413,6 +413,7 @@ int ServerProcess::Start() {
     const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(out, 1);
     dup2(err, 2);
+    for (const auto& [name, value] : env_) setenv(name.c_str(), value.c_str(), 1);
     execv(bin.c_str(), argv.data());
     _exit(127);
   }

@@ -79,6 +79,8 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  // An environment variable for the next Start (on top of this process's environment).
+  void SetEnv(std::string name, std::string value) { env_[std::move(name)] = std::move(value); }
   // Starts the server and waits for its `listening on` line; its port, or 0.
   int Start();
   int port() const { return port_; }
@@ -95,6 +97,7 @@ class ServerProcess {
   std::string dir_;
   std::string name_;
   bool tls_ = false;
+  std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
