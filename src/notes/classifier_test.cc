@@ -10,6 +10,7 @@
 #include "core/testing/temp_dir.h"
 #include "notes/database_cache.h"
 #include "notes/normalize.h"
+#include "notes/notes_testing.h"
 
 namespace medvault::notes {
 namespace {
@@ -18,20 +19,11 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-const Classifier& Shared() {
-  static const std::unique_ptr<Classifier> classifier = [] {
-    auto loaded = Classifier::Load(testing::SourceDir() + "/data/lexicons");
-    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
-    return loaded.ok() ? std::move(loaded).value() : nullptr;
-  }();
-  return *classifier;
-}
-
 std::vector<Category> Categories(std::string_view text) {
-  return Shared().Classify(text).categories;
+  return SharedClassifier().Classify(text).categories;
 }
 std::vector<Qualifier> Qualifiers(std::string_view text) {
-  return Shared().Classify(text).qualifiers;
+  return SharedClassifier().Classify(text).qualifiers;
 }
 
 TEST(Classifier, OrdinaryHealthDataGetsNoCategory) {
@@ -74,7 +66,7 @@ TEST(Classifier, AbbreviationsNeedCapitalsWhereLowerCaseIsAWord) {
 }
 
 TEST(Classifier, NegatedHivTestKeepsCategory) {
-  const Classification result = Shared().Classify("dépistage VIH négatif ce jour");
+  const Classification result = SharedClassifier().Classify("dépistage VIH négatif ce jour");
   EXPECT_THAT(result.categories, ElementsAre(Category::kHivSti));
   EXPECT_THAT(result.qualifiers, ElementsAre(Qualifier::kNegated));
 }
@@ -111,7 +103,7 @@ TEST(Classifier, RelationNamedAsTheSourceIsNotAboutARelative) {
 }
 
 TEST(Classifier, PartnerAsTheOtherPartyOfViolenceIsNotAboutARelative) {
-  const Classification result = Shared().Classify("conjoint violent, elle a peur");
+  const Classification result = SharedClassifier().Classify("conjoint violent, elle a peur");
   EXPECT_THAT(result.categories, ElementsAre(Category::kViolence));
   EXPECT_THAT(result.qualifiers, IsEmpty());
   EXPECT_THAT(Qualifiers("conjoint alcoolique"), ElementsAre(Qualifier::kAboutRelative));
@@ -142,7 +134,7 @@ TEST(Classifier, GuardsDropKnownFalsePositives) {
 
 TEST(Classifier, SpansAreByteOffsetsOfTheOriginalText) {
   const std::string text = "Mère très croyante, séropositive depuis 2001";
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   ASSERT_EQ(result.spans.size(), 2u);
   EXPECT_EQ(text.substr(result.spans[0].start, result.spans[0].end - result.spans[0].start),
             "croyante");
@@ -160,20 +152,20 @@ TEST(Classifier, CueInAnotherSentenceDoesNotQualifyATerm) {
     text += "Pas de fièvre.\nSérologie VIH positive.\nD'après sa mère, dort mal ?\n";
     text += "Dépression, suivi CMP.\nSerait fatigué.\n";
   }
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   EXPECT_THAT(result.categories, ElementsAre(Category::kHivSti, Category::kMentalHealth));
   EXPECT_THAT(result.qualifiers, IsEmpty());
   EXPECT_EQ(result.spans.size(), 60u);
 
   // The same cues inside the sentence of a mention do qualify it.
   text += "D'après sa mère, sérologie VIH positive ?\n";
-  EXPECT_THAT(Shared().Classify(text).qualifiers,
+  EXPECT_THAT(SharedClassifier().Classify(text).qualifiers,
               ElementsAre(Qualifier::kHypothetical, Qualifier::kHearsay));
 }
 
 TEST(Classifier, SpansOfMultiWordAndPrefixTermsRunFromTheirFirstWord) {
   const std::string text = "victime de violences \t- conjugales; mutation BRCA2 retrouvée";
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   std::vector<std::string> spans;
   for (const Span& span : result.spans)
     spans.push_back(text.substr(span.start, span.end - span.start));
@@ -184,7 +176,7 @@ TEST(Classifier, SpansOfMultiWordAndPrefixTermsRunFromTheirFirstWord) {
 
 TEST(Classifier, SpansOfNfdTextCoverTheCombiningAccents) {
   const std::string text = "e\xCC\x81thylisme chronique";  // "éthylisme" in NFD
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   ASSERT_EQ(result.spans.size(), 1u);
   EXPECT_EQ(result.spans[0].start, 0u);
   EXPECT_EQ(result.spans[0].end, 11u);
@@ -192,7 +184,7 @@ TEST(Classifier, SpansOfNfdTextCoverTheCombiningAccents) {
 
 TEST(Classifier, TypographicApostrophesMatchLikeAscii) {
   const std::string text = "pas d\xE2\x80\x99IVG ant\xC3\xA9rieure";  // pas d’IVG antérieure
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   EXPECT_THAT(result.categories, ElementsAre(Category::kReproductive));
   EXPECT_THAT(result.qualifiers, ElementsAre(Qualifier::kNegated));
   ASSERT_EQ(result.spans.size(), 1u);
@@ -201,7 +193,7 @@ TEST(Classifier, TypographicApostrophesMatchLikeAscii) {
 
 TEST(Classifier, InvalidUtf8IsClassifiedWithoutCrashing) {
   const std::string text = "\xFF\xFE toxicomane\xC3 \x80VIH+";
-  const Classification result = Shared().Classify(text);
+  const Classification result = SharedClassifier().Classify(text);
   EXPECT_THAT(result.categories, ElementsAre(Category::kHivSti, Category::kAddiction));
   for (const Span& span : result.spans) {
     EXPECT_LT(span.start, span.end);
@@ -211,12 +203,12 @@ TEST(Classifier, InvalidUtf8IsClassifiedWithoutCrashing) {
 
 TEST(Classifier, ConcurrentCallsAgree) {
   const std::string text = "père incarcéré, mère alcoolique, ATCD de TS";
-  const Classification expected = Shared().Classify(text);
+  const Classification expected = SharedClassifier().Classify(text);
   std::vector<std::thread> threads;
   std::vector<int> agreed(4, 0);
   for (std::size_t t = 0; t < agreed.size(); ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) agreed[t] += Shared().Classify(text) == expected ? 1 : 0;
+      for (int i = 0; i < 50; ++i) agreed[t] += SharedClassifier().Classify(text) == expected ? 1 : 0;
     });
   }
   for (auto& thread : threads) thread.join();
@@ -234,7 +226,7 @@ TEST(Classifier, EmbeddedLexiconsMatchTheDataDirectory) {
 }
 
 TEST(Classifier, LoadsFromTheEmbeddedCopy) {
-  // The embedded copy equals data/lexicons, so this reads the databases Shared() cached.
+  // The embedded copy equals data/lexicons, so this reads the databases SharedClassifier() cached.
   auto classifier =
       Classifier::FromTexts(EmbeddedLexicons(), "embedded", DefaultDatabaseCacheDirectory());
   ASSERT_TRUE(classifier.ok()) << classifier.status().ToString();

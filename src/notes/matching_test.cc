@@ -19,6 +19,7 @@
 
 #include "core/testing/temp_dir.h"
 #include "notes/classifier.h"
+#include "notes/notes_testing.h"
 #include "notes/database_cache.h"
 #include "notes/lexicon.h"
 #include "notes/normalize.h"
@@ -27,15 +28,6 @@ namespace medvault::notes {
 namespace {
 
 using PatternMatch = Classifier::PatternMatch;
-
-const Classifier& Shared() {
-  static const std::unique_ptr<Classifier> classifier = [] {
-    auto loaded = Classifier::Load(testing::SourceDir() + "/data/lexicons");
-    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
-    return loaded.ok() ? std::move(loaded).value() : nullptr;
-  }();
-  return *classifier;
-}
 
 int Collect(unsigned int id, unsigned long long from, unsigned long long to,
             unsigned int /*flags*/, void* context) {
@@ -144,7 +136,7 @@ TEST(Matching, FindsWhatOneStartTrackingScanFindsOnTheDevSet) {
     if (line.empty()) continue;
     const std::string text = nlohmann::json::parse(line).at("text").get<std::string>();
     const std::vector<PatternMatch> expected = SharedReference().Matches(text);
-    ASSERT_EQ(Shared().MatchesForTesting(text), expected)
+    ASSERT_EQ(SharedClassifier().MatchesForTesting(text), expected)
         << "note " << notes << ", expected" << Describe(expected);
     ++notes;
     matched += expected.empty() ? 0 : 1;
@@ -158,21 +150,7 @@ TEST(Matching, FindsWhatOneStartTrackingScanFindsOnTheDevSet) {
 // spaces, hyphens and other whitespace, apostrophes with spaces, punctuation, invalid bytes.
 TEST(Matching, FindsWhatOneStartTrackingScanFindsOnNotesMadeOfLexiconWords) {
   ASSERT_TRUE(SharedReference().ok());
-  auto patterns = ParseLexicons(EmbeddedLexicons());
-  ASSERT_TRUE(patterns.ok());
-  std::vector<std::string> words;
-  for (const Pattern& pattern : *patterns) {
-    std::string word;
-    for (const char c : pattern.regex) {
-      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-        word += c;
-      } else {
-        if (!word.empty()) words.push_back(word);
-        word.clear();
-      }
-    }
-    if (!word.empty()) words.push_back(word);
-  }
+  const std::vector<std::string> words = LexiconWords(1);
   ASSERT_GT(words.size(), 500u);
   const std::vector<std::string> separators = {
       " ",   "  ",  "-",  "--", " - ", "- ", "\t", "\v", "\f", "\r\n", "\n \n", "'", "' ", "'  ",
@@ -181,20 +159,9 @@ TEST(Matching, FindsWhatOneStartTrackingScanFindsOnNotesMadeOfLexiconWords) {
   std::mt19937 random(20261205);
   std::size_t matched = 0;
   for (int round = 0; round < 6000; ++round) {
-    std::string text;
-    const std::size_t count = 1 + random() % 10;
-    for (std::size_t i = 0; i < count; ++i) {
-      std::string word = words[random() % words.size()];
-      if (random() % 4 == 0 && word[0] >= 'a' && word[0] <= 'z') {
-        word[0] = static_cast<char>(word[0] - 'a' + 'A');
-      }
-      if (random() % 8 == 0) word.replace(random() % word.size(), 1, "\xc3\xa9");
-      if (random() % 10 == 0) word.resize(1 + random() % word.size());
-      text += word;
-      text += separators[random() % separators.size()];
-    }
+    const std::string text = RandomNote(random, words, separators, 10, 8);
     const std::vector<PatternMatch> expected = SharedReference().Matches(text);
-    ASSERT_EQ(Shared().MatchesForTesting(text), expected)
+    ASSERT_EQ(SharedClassifier().MatchesForTesting(text), expected)
         << "round " << round << ", expected" << Describe(expected);
     matched += expected.empty() ? 0 : 1;
   }

@@ -13,6 +13,7 @@
 
 #include "core/testing/temp_dir.h"
 #include "notes/classifier.h"
+#include "notes/notes_testing.h"
 #include "notes/lexicon.h"
 #include "notes/normalize.h"
 
@@ -38,15 +39,6 @@ std::string TwoPass(std::string_view original) {
   FoldedText folded;
   Fold(original, false, &folded);
   return Skeleton(folded.text());
-}
-
-const Classifier& Shared() {
-  static const std::unique_ptr<Classifier> classifier = [] {
-    auto loaded = Classifier::Load(testing::SourceDir() + "/data/lexicons");
-    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
-    return loaded.ok() ? std::move(loaded).value() : nullptr;
-  }();
-  return *classifier;
 }
 
 TEST(WordSkeleton, CollapsesEveryNonWordRunToOneSpaceAndPadsBothEnds) {
@@ -124,7 +116,7 @@ TEST(Prefilter, EveryShippedCategoryTermHasRequiredLiterals) {
       EXPECT_GE(literal.size(), kMinPrefilterLiteral) << pattern.origin;
     }
   }
-  EXPECT_TRUE(Shared().has_prefilter());
+  EXPECT_TRUE(SharedClassifier().has_prefilter());
 }
 
 // A small lexicon set: every required file, empty but for the addiction terms given.
@@ -158,8 +150,8 @@ TEST(Prefilter, ChangesNoResultOnTheDevSet) {
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     const std::string text = nlohmann::json::parse(line).at("text").get<std::string>();
-    const Classification fast = Shared().Classify(text);
-    ASSERT_EQ(fast, Shared().ClassifyWithoutPrefilter(text)) << "note " << notes;
+    const Classification fast = SharedClassifier().Classify(text);
+    ASSERT_EQ(fast, SharedClassifier().ClassifyWithoutPrefilter(text)) << "note " << notes;
     ++notes;
     sensitive += fast.sensitive() ? 1 : 0;
   }
@@ -171,21 +163,7 @@ TEST(Prefilter, ChangesNoResultOnTheDevSet) {
 // punctuation and invalid bytes between and inside them: the inputs where a prefilter that is
 // too strict would show.
 TEST(Prefilter, ChangesNoResultOnNotesMadeOfLexiconWords) {
-  auto patterns = ParseLexicons(EmbeddedLexicons());
-  ASSERT_TRUE(patterns.ok());
-  std::vector<std::string> words;
-  for (const Pattern& pattern : *patterns) {
-    std::string word;
-    for (const char c : pattern.regex) {
-      if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-        word += c;
-      } else {
-        if (word.size() > 1) words.push_back(word);
-        word.clear();
-      }
-    }
-    if (word.size() > 1) words.push_back(word);
-  }
+  const std::vector<std::string> words = LexiconWords(2);
   ASSERT_GT(words.size(), 500u);
   const std::vector<std::string> separators = {
       " ", "  ", "-", "'", ", ", ". ", "\n", "(", ")", " : ", "\xc2\xa0", "\xe2\x80\x99",
@@ -193,20 +171,9 @@ TEST(Prefilter, ChangesNoResultOnNotesMadeOfLexiconWords) {
   std::mt19937 random(20240611);
   std::size_t sensitive = 0;
   for (int round = 0; round < 3000; ++round) {
-    std::string text;
-    const std::size_t count = 1 + random() % 8;
-    for (std::size_t i = 0; i < count; ++i) {
-      std::string word = words[random() % words.size()];
-      if (random() % 4 == 0 && word[0] >= 'a' && word[0] <= 'z') {
-        word[0] = static_cast<char>(word[0] - 'a' + 'A');
-      }
-      if (random() % 6 == 0) word.replace(random() % word.size(), 1, "\xc3\xa9");
-      if (random() % 10 == 0) word.resize(1 + random() % word.size());
-      text += word;
-      text += separators[random() % separators.size()];
-    }
-    const Classification fast = Shared().Classify(text);
-    ASSERT_EQ(fast, Shared().ClassifyWithoutPrefilter(text)) << round;
+    const std::string text = RandomNote(random, words, separators, 8, 6);
+    const Classification fast = SharedClassifier().Classify(text);
+    ASSERT_EQ(fast, SharedClassifier().ClassifyWithoutPrefilter(text)) << round;
     sensitive += fast.sensitive() ? 1 : 0;
   }
   EXPECT_GT(sensitive, 300u);
