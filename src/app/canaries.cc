@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/date.h"
+#include "core/flat_u64_set.h"
 #include "core/ids.h"
 #include "core/text_fold.h"
 #include "vault/nir.h"
@@ -80,62 +81,6 @@ std::vector<uint64_t> Values(const vault::Patient& p) {
   return out;
 }
 
-// A set of Values() hashes: open addressing in a flat array of 8-byte slots at most half full,
-// instead of a node per value (a 100,000-patient import puts about 400,000 values in it, and
-// with nodes it costs one allocation per insert and as many frees when the keeper goes). The
-// hashes are FNV-1a: mixed again before they pick a slot. Not thread-safe.
-class ValueSet {
- public:
-  void Insert(uint64_t v) {
-    if (v == 0) {
-      has_zero_ = true;
-      return;
-    }
-    if (2 * (size_ + 1) > slots_.size()) Grow();
-    if (Place(v)) ++size_;
-  }
-  bool Contains(uint64_t v) const {
-    if (v == 0) return has_zero_;
-    if (slots_.empty()) return false;
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Mix(v) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == v) return true;
-      if (slots_[i] == 0) return false;
-    }
-  }
-
- private:
-  static constexpr size_t kInitialSlots = 1024;
-
-  static size_t Mix(uint64_t v) {  // splitmix64's finaliser
-    v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<size_t>(v ^ (v >> 31));
-  }
-  // Puts v (non-zero) in its slot; false if it is already there. REQUIRES a free slot.
-  bool Place(uint64_t v) {
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Mix(v) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == v) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = v;
-        return true;
-      }
-    }
-  }
-  void Grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? kInitialSlots : 2 * old.size(), 0);
-    for (uint64_t v : old) {
-      if (v != 0) Place(v);
-    }
-  }
-
-  std::vector<uint64_t> slots_;  // a power of two in size; 0 is a free slot
-  size_t size_ = 0;
-  bool has_zero_ = false;
-};
-
 std::string Digits(uint64_t v, int width) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%0*llu", width, static_cast<unsigned long long>(v));
@@ -163,7 +108,7 @@ struct CanaryKeeper::Practice {
   };
   std::unordered_map<std::string, Run> family_runs;  // by folded family
   std::unordered_map<int64_t, Run> date_runs;        // by days since 1970-01-01
-  ValueSet real_values;                              // Values() of every real row
+  FlatU64Set real_values;                              // Values() of every real row
   std::unordered_map<uint64_t, std::string> canary_values;  // Values() of canaries → id
   std::unordered_map<std::string, Canary> canaries;
   std::vector<std::string> rewrite;  // canaries a real row now collides with

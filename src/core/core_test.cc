@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <random>
+#include <unordered_set>
+
 #include "core/bytes.h"
 #include "core/clock.h"
 #include "core/date.h"
+#include "core/flat_u64_set.h"
 #include "core/ids.h"
 #include "core/status.h"
 
@@ -99,6 +103,37 @@ TEST(TextFold, FoldsCaseAccentsSpacesAndHyphens) {
   EXPECT_EQ(FoldForSearch("E\xcc\x81loi\xcc\x88se"), "eloise");  // decomposed input
   EXPECT_EQ(FoldForSearch("Łukasz Ørsted"), "lukaszorsted");
   EXPECT_EQ(FoldForSearch("\xff\xfe"), "\xff\xfe");
+}
+
+TEST(FlatU64Set, HoldsWhatAHashSetHoldsThroughGrowthZeroIncluded) {
+  FlatU64Set set;
+  std::unordered_set<uint64_t> reference;
+  std::mt19937_64 random(20261205);
+  for (int i = 0; i < 20'000; ++i) {
+    // Small values repeat often (and 0 among them); large ones are mostly new.
+    const uint64_t v = i % 3 == 0 ? random() % 64 : random();
+    EXPECT_EQ(set.Insert(v), reference.insert(v).second) << v;
+  }
+  EXPECT_EQ(set.size(), reference.size());
+  for (uint64_t v : reference) EXPECT_TRUE(set.Contains(v)) << v;
+  int absent = 0;
+  for (int i = 0; i < 1'000; ++i) {
+    const uint64_t v = random();
+    if (reference.count(v) == 0) {
+      ++absent;
+      EXPECT_FALSE(set.Contains(v)) << v;
+    }
+  }
+  EXPECT_GT(absent, 900);
+  EXPECT_TRUE(set.Contains(0));
+  EXPECT_FALSE(set.Insert(0));
+}
+
+TEST(FlatU64Set, AnEmptySetContainsNothing) {
+  const FlatU64Set set;
+  EXPECT_FALSE(set.Contains(0));
+  EXPECT_FALSE(set.Contains(42));
+  EXPECT_EQ(set.size(), 0u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/flat_u64_set.h"
 #include "core/ids.h"
 #include "core/text_fold.h"
 #include "crypto/envelope.h"
@@ -52,25 +53,21 @@ void Add(std::vector<store::IndexEntry>* out, const crypto::BlindIndexer& ix, In
 }
 
 // The canonical NIRs seen so far in one import, for the duplicate check. A validated NIR (15
-// characters of 0-9, A, B) is kept as its base-12 value in an open-addressing table of 8-byte
-// slots at most half full, instead of a ~72-byte string node: a million-patient import holds
-// 16-32 MB for it rather than ~70 MB. Anything else is kept as a string. Not thread-safe.
+// characters of 0-9, A, B) is kept as its base-12 value in a FlatU64Set (8-byte slots) instead of
+// a ~72-byte string node: a million-patient import holds 16-32 MB for it rather than ~70 MB.
+// Anything else is kept as a string. Not thread-safe.
 class NirSet {
  public:
   // Adds `canonical`; false if it was already there.
   bool Insert(const std::string& canonical) {
     const std::optional<uint64_t> packed = Pack(canonical);
     if (!packed) return others_.insert(canonical).second;
-    if (2 * (size_ + 1) > slots_.size()) Grow();
-    if (!Place(*packed + 1)) return false;
-    ++size_;
-    return true;
+    return packed_.Insert(*packed);
   }
 
  private:
   static constexpr size_t kNirLength = 15;
   static constexpr uint64_t kBase = 12;
-  static constexpr size_t kInitialSlots = 1024;
 
   static std::optional<uint64_t> Pack(std::string_view nir) {
     if (nir.size() != kNirLength) return std::nullopt;
@@ -86,37 +83,10 @@ class NirSet {
       }
       value = value * kBase + digit;
     }
-    return value;  // < 12^15 < 2^54: `value + 1` never wraps to the empty marker
+    return value;
   }
 
-  static size_t Mix(uint64_t v) {  // splitmix64's finaliser
-    v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<size_t>(v ^ (v >> 31));
-  }
-
-  // Puts `key` (non-zero) in its slot; false if it is already there. REQUIRES a free slot.
-  bool Place(uint64_t key) {
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Mix(key) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == key) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = key;
-        return true;
-      }
-    }
-  }
-
-  void Grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? kInitialSlots : 2 * old.size(), 0);
-    for (uint64_t key : old) {
-      if (key != 0) Place(key);
-    }
-  }
-
-  std::vector<uint64_t> slots_;  // a power of two in size; 0 is empty, else packed value + 1
-  size_t size_ = 0;
+  FlatU64Set packed_;
   std::unordered_set<std::string> others_;
 };
 
