@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/date.h"
 #include "core/flat_u64_set.h"
+#include "core/in_flight.h"
 #include "core/ids.h"
 #include "core/status.h"
 
@@ -134,6 +135,26 @@ TEST(FlatU64Set, AnEmptySetContainsNothing) {
   EXPECT_FALSE(set.Contains(0));
   EXPECT_FALSE(set.Contains(42));
   EXPECT_EQ(set.size(), 0u);
+}
+
+TEST(InFlight, WaitGivesTheStatusOfTheWorkStartedAndThenOk) {
+  InFlight flight;
+  EXPECT_TRUE(flight.Wait().ok());
+  int runs = 0;
+  flight.Start([&] {
+    ++runs;
+    return InvalidArgument("batch 1 refused");
+  });
+  const Status first = flight.Wait();
+  EXPECT_EQ(first.code(), Code::kInvalidArgument);
+  EXPECT_EQ(runs, 1);
+  EXPECT_TRUE(flight.Wait().ok());  // nothing in flight any more
+  flight.Start([&] {
+    ++runs;
+    return Status::Ok();
+  });
+  EXPECT_TRUE(flight.Wait().ok());
+  EXPECT_EQ(runs, 2);
 }
 
 }  // namespace

@@ -21,7 +21,6 @@ namespace {
 
 using postgres::Connection;
 using postgres::CopyBuffer;
-using postgres::InFlight;
 using postgres::Isolation;
 using postgres::Migration;
 using postgres::Params;

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <cstring>
-#include <system_error>
 #include <utility>
 
 namespace medvault::store::postgres {
@@ -318,23 +317,6 @@ ByteView CopyBuffer::Finish() {
   Put16(&buf_, 0xffff);
   ByteView out(buf_);
   return out;
-}
-
-// ---- InFlight
-
-void InFlight::Start(std::function<Status()> work) {
-  try {
-    running_ = std::async(std::launch::async, work);
-  } catch (const std::system_error&) {
-    done_ = work();  // no thread to be had: the caller waits for the COPY, as before
-  }
-}
-
-Status InFlight::Wait() {
-  Status status = std::move(done_);
-  done_ = Status::Ok();
-  if (running_.valid()) status = running_.get();
-  return status;
 }
 
 // ---- Pool

@@ -16,7 +16,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -26,6 +25,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/in_flight.h"
 #include "core/status.h"
 #include "store/postgres/postgres_store.h"
 
@@ -142,26 +142,6 @@ class CopyBuffer {
   void Append(const uint8_t* data, size_t size);
   Bytes buf_;
   size_t tuples_ = 0;
-};
-
-// One piece of work at a time on a thread of its own: a batch writer sends a COPY while its
-// caller keeps adding rows. Used by one owner thread; the work must not touch what the owner uses
-// while it runs (the batch writers hand it the connection and the rows of the batch being sent).
-class InFlight {
- public:
-  InFlight() = default;
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-  ~InFlight() { Wait().IgnoreError(); }
-  // Starts `work`. REQUIRES: nothing in flight (Wait first). Runs it at once, on the calling
-  // thread, if no thread can be started.
-  void Start(std::function<Status()> work);
-  // Waits for the work in flight and returns its status; OK when nothing is in flight.
-  Status Wait();
-
- private:
-  std::future<Status> running_;
-  Status done_;  // the status of work that ran on the calling thread
 };
 
 // A bounded pool of connections to one target; opens them lazily. Thread-safe.

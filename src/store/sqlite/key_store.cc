@@ -1,12 +1,11 @@
 #include "store/sqlite/key_store.h"
 
 #include <algorithm>
-#include <functional>
-#include <future>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
+
+#include "core/in_flight.h"
 
 namespace medvault::store::sqlite {
 namespace {
@@ -49,35 +48,6 @@ Status InsertPatientKey(Connection& conn, const PatientKeyRow& row) {
 
 // How many patient keys a batch writer inserts per hand-over to its flush thread.
 constexpr size_t kKeyFlushRows = 2000;
-
-// One piece of work at a time on a thread of its own (run on the calling thread if no thread can
-// be started). Used by one owner thread.
-class Flight {
- public:
-  Flight() = default;
-  Flight(const Flight&) = delete;
-  Flight& operator=(const Flight&) = delete;
-  ~Flight() { Wait().IgnoreError(); }
-  // REQUIRES: nothing in flight (Wait first).
-  void Start(std::function<Status()> work) {
-    try {
-      running_ = std::async(std::launch::async, std::move(work));
-    } catch (const std::system_error&) {
-      done_ = work();
-    }
-  }
-  // The status of the work in flight once it is done; OK when nothing is in flight.
-  Status Wait() {
-    Status status = std::move(done_);
-    done_ = Status::Ok();
-    if (running_.valid()) status = running_.get();
-    return status;
-  }
-
- private:
-  std::future<Status> running_;
-  Status done_;
-};
 
 // Holds the writer lease and an open transaction for its whole life (see sqlite_store.h). Rows
 // are buffered and inserted kKeyFlushRows at a time, sorted by key, on a thread of their own
@@ -156,7 +126,7 @@ class SqlitePatientKeyBatchWriter final : public PatientKeyBatchWriter {
   std::vector<PatientKeyRow> filling_;  // the caller's
   // The flush thread's while a batch is in flight, else the caller's.
   std::vector<PatientKeyRow> sending_;
-  Flight inflight_;  // declared last: destroyed (waited for) first
+  InFlight inflight_;  // declared last: destroyed (waited for) first
 };
 
 }  // namespace
